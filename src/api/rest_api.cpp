@@ -1,0 +1,129 @@
+#include "api/rest_api.hpp"
+
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/http/verb.hpp>
+
+#include "protocol/server_message.hpp"
+
+namespace natsync {
+
+namespace http = boost::beast::http;
+
+namespace {
+
+HttpResponse json_response(http::status status, std::string body, unsigned version, bool keep_alive) {
+  HttpResponse response{status, version};
+  response.set(http::field::server, "natsync");
+  response.set(http::field::content_type, "application/json");
+  response.keep_alive(keep_alive);
+  response.body() = std::move(body);
+  response.prepare_payload();
+  return response;
+}
+
+std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
+
+struct Route {
+  std::string_view path;
+  http::verb method;
+};
+constexpr Route kRoutes[] = {
+    {"/api/sync/publish", http::verb::post},
+    {"/api/sync/broadcast", http::verb::post},
+    {"/api/sync/status", http::verb::get},
+    {"/healthz", http::verb::get},
+};
+
+}  // namespace
+
+HttpResponse make_error_response(http::status status, std::string_view code, std::string_view message,
+                                 unsigned version, bool keep_alive) {
+  return json_response(status, R"({"error":)" + json_quote(message) + R"(,"code":)" + json_quote(code) + "}",
+                       version, keep_alive);
+}
+
+HttpResponse RestApi::handle(const HttpRequest& request, MessageParser& parser) const {
+  const auto path = path_of(request.target());
+  const auto version = request.version();
+  const bool keep_alive = request.keep_alive();
+  const auto origin = request[http::field::origin];
+
+  const Route* route = nullptr;
+  for (const auto& candidate : kRoutes) {
+    if (candidate.path == path) route = &candidate;
+  }
+
+  HttpResponse response;
+  if (route == nullptr) {
+    response =
+        make_error_response(http::status::not_found, "not_found",
+                            "no such endpoint: " + std::string(path.substr(0, 200)), version, keep_alive);
+  } else if (request.method() == http::verb::options && !origin.empty()) {
+    // CORS preflight from a browser page.
+    response = json_response(http::status::no_content, {}, version, keep_alive);
+    response.set(http::field::access_control_allow_methods, std::string(http::to_string(route->method)));
+    response.set(http::field::access_control_allow_headers, "Content-Type, Authorization, X-API-Key");
+    response.set(http::field::access_control_max_age, "600");
+  } else if (request.method() != route->method) {
+    response = make_error_response(
+        http::status::method_not_allowed, "method_not_allowed",
+        "use " + std::string(http::to_string(route->method)) + " for " + std::string(route->path), version,
+        keep_alive);
+    response.set(http::field::allow, std::string(http::to_string(route->method)));
+  } else if (path == "/healthz") {
+    response = json_response(http::status::ok, R"({"status":"ok"})", version, keep_alive);
+  } else if (path == "/api/sync/status") {
+    const auto status = node_.status();
+    response =
+        json_response(http::status::ok,
+                      R"({"status":"running","clients":)" + std::to_string(status.clients) +
+                          R"(,"connections":)" + std::to_string(status.connections) + R"(,"timestamp":)" +
+                          std::to_string(status.timestamp) + R"(,"broker":)" + json_quote(status.broker) +
+                          R"(,"broker_connected":)" + (status.broker_connected ? "true" : "false") + "}",
+                      version, keep_alive);
+  } else {
+    response = publish(request, parser,
+                       path == "/api/sync/broadcast" ? PublishKind::broadcast : PublishKind::topic_or_user);
+  }
+
+  // CORS: echo an allowed browser origin so pages on it may read the response.
+  if (!origin.empty() && origins_.allows(origin)) {
+    response.set(http::field::access_control_allow_origin, origin);
+    response.set(http::field::vary, "Origin");
+  }
+  return response;
+}
+
+HttpResponse RestApi::publish(const HttpRequest& request, MessageParser& parser, PublishKind kind) const {
+  const auto version = request.version();
+  const bool keep_alive = request.keep_alive();
+  if (!auth_.api_key_accepted(request[http::field::authorization], request["X-API-Key"])) {
+    const bool gave_key = !request[http::field::authorization].empty() || !request["X-API-Key"].empty();
+    return make_error_response(gave_key ? http::status::forbidden : http::status::unauthorized,
+                               gave_key ? "forbidden" : "unauthorized",
+                               gave_key
+                                   ? "API key is not valid"
+                                   : "this endpoint needs Authorization: Bearer <SYNC_API_KEY> or X-API-Key",
+                               version, keep_alive);
+  }
+  auto parsed = parser.parse_publish_request(request.body(), kind);
+  if (auto* err = std::get_if<ProtocolError>(&parsed)) {
+    return make_error_response(http::status::bad_request, to_string(err->code), err->message, version,
+                               keep_alive);
+  }
+  auto& body = std::get<PublishRequest>(parsed);
+  std::string reply;
+  if (kind == PublishKind::broadcast) {
+    node_.publish_validated(Publication::Target::all, {}, body.data);
+    reply = R"({"status":"ok"})";
+  } else if (!body.topic.empty()) {
+    reply = R"({"status":"ok","topic":)" + json_quote(body.topic) + "}";
+    node_.publish_validated(Publication::Target::topic, std::move(body.topic), body.data);
+  } else {
+    reply = R"({"status":"ok","user_id":)" + json_quote(body.user_id) + "}";
+    node_.publish_validated(Publication::Target::user, std::move(body.user_id), body.data);
+  }
+  return json_response(http::status::ok, std::move(reply), version, keep_alive);
+}
+
+}  // namespace natsync

@@ -1,0 +1,39 @@
+#pragma once
+// The REST endpoints: POST /api/sync/publish, POST /api/sync/broadcast,
+// GET /api/sync/status, GET /healthz. A pure request -> response function, so it is
+// tested without sockets and can be mounted into another HTTP server.
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <string_view>
+
+#include "auth/authenticator.hpp"
+#include "auth/origin_policy.hpp"
+#include "protocol/client_message.hpp"
+#include "server/node.hpp"
+
+namespace natsync {
+
+using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
+using HttpResponse = boost::beast::http::response<boost::beast::http::string_body>;
+
+// A JSON error body {"error":…,"code":…} with the given status.
+HttpResponse make_error_response(boost::beast::http::status status, std::string_view code,
+                                 std::string_view message, unsigned version, bool keep_alive);
+
+class RestApi {
+ public:
+  RestApi(Node& node, const Authenticator& auth, const OriginPolicy& origins)
+      : node_(node), auth_(auth), origins_(origins) {}
+
+  // Answers one request; never throws. `parser` is the calling thread's.
+  HttpResponse handle(const HttpRequest& request, MessageParser& parser) const;
+
+ private:
+  HttpResponse publish(const HttpRequest& request, MessageParser& parser, PublishKind kind) const;
+
+  Node& node_;
+  const Authenticator& auth_;
+  const OriginPolicy& origins_;
+};
+
+}  // namespace natsync

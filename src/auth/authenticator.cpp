@@ -1,0 +1,62 @@
+#include "auth/authenticator.hpp"
+
+#include <openssl/crypto.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace natsync {
+
+std::string_view bearer_token(std::string_view authorization) {
+  constexpr std::string_view scheme = "bearer ";
+  if (authorization.size() <= scheme.size()) return {};
+  const bool matches = std::equal(scheme.begin(), scheme.end(), authorization.begin(), [](char a, char b) {
+    return a == std::tolower(static_cast<unsigned char>(b));
+  });
+  if (!matches) return {};
+  auto token = authorization.substr(scheme.size());
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+  return token;
+}
+
+Authenticator::Authenticator(const Config& config) : api_key_(config.api_key) {
+  if (!config.jwt_secret.empty()) {
+    verifier_.emplace(config.jwt_secret, std::chrono::duration_cast<std::chrono::seconds>(config.jwt_leeway));
+  }
+}
+
+UpgradeIdentity Authenticator::identify_upgrade(const UpgradeCredentials& credentials, SystemTime now) const {
+  if (!verifier_) {
+    // Development mode: the caller says who it is. Anonymous when absent.
+    auto user = credentials.query_user_id.substr(0, 256);
+    return Identity{std::string(user), std::nullopt};
+  }
+  std::string_view token = credentials.query_token;
+  if (token.empty()) token = bearer_token(credentials.authorization);
+  if (token.empty()) return AuthPending{};
+  auto result = verifier_->verify(token, now);
+  if (auto* identity = std::get_if<Identity>(&result)) return std::move(*identity);
+  return std::get<AuthError>(std::move(result));
+}
+
+std::variant<Identity, AuthError> Authenticator::identify_token(std::string_view token,
+                                                                SystemTime now) const {
+  if (!verifier_) {
+    return AuthError{ErrorCode::auth_failed,
+                     "this server runs without JWT_SECRET (development mode); identity comes "
+                     "from ?user_id="};
+  }
+  return verifier_->verify(token, now);
+}
+
+bool Authenticator::api_key_accepted(std::string_view authorization, std::string_view x_api_key) const {
+  if (api_key_.empty()) return true;
+  const auto matches = [this](std::string_view given) {
+    return given.size() == api_key_.size() &&
+           CRYPTO_memcmp(given.data(), api_key_.data(), api_key_.size()) == 0;
+  };
+  return matches(bearer_token(authorization)) || matches(x_api_key);
+}
+
+}  // namespace natsync

@@ -1,0 +1,204 @@
+#include "config/config.hpp"
+
+#include <CLI/CLI.hpp>
+#include <charconv>
+#include <cstdlib>
+#include <thread>
+
+namespace natsync {
+namespace {
+
+std::optional<std::size_t> parse_size(std::string_view text) {
+  std::size_t value = 0;
+  const auto* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc{} || ptr != end || text.empty()) return std::nullopt;
+  return value;
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    auto comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    auto item = text.substr(start, comma - start);
+    const auto first = item.find_first_not_of(" \t");
+    const auto last = item.find_last_not_of(" \t");
+    if (first != std::string::npos) out.push_back(item.substr(first, last - first + 1));
+    start = comma + 1;
+  }
+  return out;
+}
+
+// Raw text of every setting as given; converted and checked after CLI11 has merged
+// flags and environment, so each error message names the setting the user wrote.
+struct RawSettings {
+  std::string listen_addr;
+  std::string port;
+  std::string ws_read_buffer_size = "1024";
+  std::string ws_write_buffer_size = "1024";
+  std::string ws_ping_interval = "54s";
+  std::string ws_pong_wait = "60s";
+  std::string ws_max_message_size = "65536";
+  std::string ws_max_queue_bytes = "1048576";
+  std::string allowed_origins;
+  std::string log_level = "info";
+  std::string worker_threads = "0";
+  std::string http_max_body_size = "1048576";
+  std::string auth_timeout = "10s";
+  std::string jwt_leeway = "0s";
+  std::string shutdown_timeout = "5s";
+};
+
+}  // namespace
+
+std::optional<ListenAddress> parse_listen_address(std::string_view text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  std::string_view host = text.substr(0, colon);
+  const auto port_text = text.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string_view::npos) {
+    return std::nullopt;  // IPv6 literals must be bracketed
+  }
+  const auto port = parse_size(port_text);
+  if (!port || *port > 65535) return std::nullopt;
+  ListenAddress out;
+  out.host = host.empty() ? "0.0.0.0" : std::string(host);
+  out.port = static_cast<std::uint16_t>(*port);
+  return out;
+}
+
+std::optional<LogLevel> parse_log_level(std::string_view text) {
+  if (text == "debug") return LogLevel::debug;
+  if (text == "info") return LogLevel::info;
+  if (text == "warn" || text == "warning") return LogLevel::warn;
+  if (text == "error") return LogLevel::error;
+  return std::nullopt;
+}
+
+ConfigOutcome load_config(int argc, const char* const* argv) {
+  Config config;
+  RawSettings raw;
+  CLI::App app{"natsync: real-time data sync server (WebSocket + REST)", "natsync"};
+  app.get_formatter()->column_width(34);
+
+  const auto add = [&app](const std::string& flag, std::string& target, const std::string& env,
+                          const std::string& help) {
+    app.add_option(flag, target, help)->envname(env)->capture_default_str();
+  };
+  add("--listen-addr", raw.listen_addr, "LISTEN_ADDR", "host:port to listen on (default 0.0.0.0:8080)");
+  add("--port", raw.port, "PORT", "port alone, used when LISTEN_ADDR is not set");
+  add("--jwt-secret", config.jwt_secret, "JWT_SECRET",
+      "HS256 secret; unset = development mode (?user_id= is trusted)");
+  add("--api-key", config.api_key, "SYNC_API_KEY", "key required by REST publish/broadcast; unset = open");
+  add("--ws-read-buffer-size", raw.ws_read_buffer_size, "WS_READ_BUFFER_SIZE",
+      "initial read buffer per connection, bytes");
+  add("--ws-write-buffer-size", raw.ws_write_buffer_size, "WS_WRITE_BUFFER_SIZE",
+      "frame write buffer per connection, bytes");
+  add("--ws-ping-interval", raw.ws_ping_interval, "WS_PING_INTERVAL", "ping period (Go duration)");
+  add("--ws-pong-wait", raw.ws_pong_wait, "WS_PONG_WAIT", "close a peer silent this long (Go duration)");
+  add("--ws-max-message-size", raw.ws_max_message_size, "WS_MAX_MESSAGE_SIZE",
+      "largest client message, bytes (close 1009 above)");
+  add("--ws-max-queue-bytes", raw.ws_max_queue_bytes, "WS_MAX_QUEUE_BYTES",
+      "outbound bytes queued per connection before slow_consumer");
+  add("--allowed-origins", raw.allowed_origins, "ALLOWED_ORIGINS",
+      "comma list of allowed Origin values; empty = any");
+  add("--log-level", raw.log_level, "LOG_LEVEL", "debug|info|warn|error");
+  add("--worker-threads", raw.worker_threads, "WORKER_THREADS", "I/O threads; 0 = one per core");
+  add("--nats-url", config.nats_url, "NATS_URL", "NATS servers (multi-node mode; reserved)");
+  add("--http-max-body-size", raw.http_max_body_size, "HTTP_MAX_BODY_SIZE",
+      "largest REST request body, bytes (413 above)");
+  add("--auth-timeout", raw.auth_timeout, "AUTH_TIMEOUT",
+      "time an unauthenticated connection gets to send auth");
+  add("--jwt-leeway", raw.jwt_leeway, "JWT_LEEWAY", "clock skew allowed on exp/nbf");
+  add("--shutdown-timeout", raw.shutdown_timeout, "SHUTDOWN_TIMEOUT",
+      "longest graceful shutdown before connections are cut");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    return {std::nullopt, 0, app.help()};
+  } catch (const CLI::ParseError& e) {
+    return {std::nullopt, 2, std::string("natsync: ") + e.what()};
+  }
+
+  const auto fail = [](const std::string& what) {
+    return ConfigOutcome{std::nullopt, 2, "natsync: invalid configuration: " + what};
+  };
+  if (!raw.listen_addr.empty()) {
+    auto address = parse_listen_address(raw.listen_addr);
+    if (!address) return fail("LISTEN_ADDR '" + raw.listen_addr + "' is not host:port");
+    config.listen = *address;
+  } else if (!raw.port.empty()) {
+    auto port = parse_size(raw.port);
+    if (!port || *port > 65535) return fail("PORT '" + raw.port + "' is not a port number");
+    config.listen.port = static_cast<std::uint16_t>(*port);
+  }
+
+  struct SizeSetting {
+    const char* name;
+    const std::string& text;
+    std::size_t& target;
+    std::size_t min;
+  };
+  const SizeSetting sizes[] = {
+      {"WS_READ_BUFFER_SIZE", raw.ws_read_buffer_size, config.ws_read_buffer_size, 0},
+      {"WS_WRITE_BUFFER_SIZE", raw.ws_write_buffer_size, config.ws_write_buffer_size, 8},
+      {"WS_MAX_MESSAGE_SIZE", raw.ws_max_message_size, config.ws_max_message_size, 16},
+      {"WS_MAX_QUEUE_BYTES", raw.ws_max_queue_bytes, config.ws_max_queue_bytes, 1024},
+      {"HTTP_MAX_BODY_SIZE", raw.http_max_body_size, config.http_max_body_size, 16},
+  };
+  for (const auto& setting : sizes) {
+    auto value = parse_size(setting.text);
+    if (!value || *value < setting.min) {
+      return fail(std::string(setting.name) + " '" + setting.text +
+                  "' must be a whole number of bytes >= " + std::to_string(setting.min));
+    }
+    setting.target = *value;
+  }
+
+  struct DurationSetting {
+    const char* name;
+    const std::string& text;
+    Duration& target;
+  };
+  const DurationSetting durations[] = {
+      {"WS_PING_INTERVAL", raw.ws_ping_interval, config.ws_ping_interval},
+      {"WS_PONG_WAIT", raw.ws_pong_wait, config.ws_pong_wait},
+      {"AUTH_TIMEOUT", raw.auth_timeout, config.auth_timeout},
+      {"JWT_LEEWAY", raw.jwt_leeway, config.jwt_leeway},
+      {"SHUTDOWN_TIMEOUT", raw.shutdown_timeout, config.shutdown_timeout},
+  };
+  for (const auto& setting : durations) {
+    auto value = parse_duration(setting.text);
+    if (!value) {
+      return fail(std::string(setting.name) + " '" + setting.text +
+                  "' is not a duration (examples: 500ms, 54s, 2m)");
+    }
+    setting.target = *value;
+  }
+  if (config.ws_ping_interval <= Duration::zero()) return fail("WS_PING_INTERVAL must be > 0");
+  if (config.ws_pong_wait <= config.ws_ping_interval) {
+    return fail("WS_PONG_WAIT (" + raw.ws_pong_wait + ") must be longer than WS_PING_INTERVAL (" +
+                raw.ws_ping_interval + ")");
+  }
+
+  auto level = parse_log_level(raw.log_level);
+  if (!level) return fail("LOG_LEVEL '" + raw.log_level + "' is not debug|info|warn|error");
+  config.log_level = *level;
+
+  auto threads = parse_size(raw.worker_threads);
+  if (!threads || *threads > 1024) {
+    return fail("WORKER_THREADS '" + raw.worker_threads + "' must be 0..1024");
+  }
+  config.worker_threads = static_cast<unsigned>(*threads);
+  if (config.worker_threads == 0) config.worker_threads = std::max(1U, std::thread::hardware_concurrency());
+
+  config.allowed_origins = split_list(raw.allowed_origins);
+  return {std::move(config), 0, {}};
+}
+
+}  // namespace natsync

@@ -1,0 +1,57 @@
+#pragma once
+// Server configuration: every setting is an environment variable and a flag of the
+// same meaning (--help lists them with defaults). Parsed once at start into a value
+// that the rest of the server reads but never changes.
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/duration.hpp"
+
+namespace natsync {
+
+enum class LogLevel { debug, info, warn, error };
+
+struct ListenAddress {
+  std::string host = "0.0.0.0";
+  std::uint16_t port = 8080;  // 0 picks a free port; the server logs the one it got.
+};
+
+struct Config {
+  ListenAddress listen;
+  std::string jwt_secret;  // empty: development mode, identity from ?user_id=
+  std::string api_key;     // empty: REST publish/broadcast are open
+  std::size_t ws_read_buffer_size = 1024;
+  std::size_t ws_write_buffer_size = 1024;
+  Duration ws_ping_interval = std::chrono::seconds(54);
+  Duration ws_pong_wait = std::chrono::seconds(60);
+  std::size_t ws_max_message_size = 64 * 1024;
+  // Bytes queued for one connection before it is cut off as a slow consumer.
+  std::size_t ws_max_queue_bytes = 1024 * 1024;
+  std::vector<std::string> allowed_origins;  // empty: any origin
+  LogLevel log_level = LogLevel::info;
+  unsigned worker_threads = 0;  // 0: one per core
+  std::string nats_url;         // reserved for the multi-node broker
+  std::size_t http_max_body_size = 1024 * 1024;
+  std::size_t http_max_header_size = 8 * 1024;
+  Duration auth_timeout = std::chrono::seconds(10);
+  Duration jwt_leeway = std::chrono::seconds(0);
+  Duration shutdown_timeout = std::chrono::seconds(5);
+};
+
+// What reading the command line and environment decided: run with `config`, or exit
+// now with `exit_code` after printing `message` (help text, or one line of error).
+struct ConfigOutcome {
+  std::optional<Config> config;
+  int exit_code = 0;
+  std::string message;
+};
+
+ConfigOutcome load_config(int argc, const char* const* argv);
+
+std::optional<ListenAddress> parse_listen_address(std::string_view text);
+std::optional<LogLevel> parse_log_level(std::string_view text);
+
+}  // namespace natsync

@@ -1,0 +1,35 @@
+#pragma once
+// Fans a publication out to every worker thread. Each worker then delivers it to
+// its own connections through its LocalHub (see local_hub.hpp), so the publishing
+// thread never touches another thread's index and never takes a lock per message.
+//
+// Ordering: asio::post is FIFO per io_context, so publications from one thread
+// reach each worker, and therefore each connection, in the order they were made.
+#include <boost/asio/io_context.hpp>
+#include <vector>
+
+#include "hub/local_hub.hpp"
+#include "hub/publication.hpp"
+
+namespace natsync {
+
+class Hub {
+ public:
+  struct Shard {
+    boost::asio::io_context::executor_type executor;
+    LocalHub* local;
+  };
+
+  // Shards are added while the server is assembled, before any dispatch.
+  void add_shard(Shard shard) { shards_.push_back(shard); }
+
+  // Thread-safe; returns at once. Delivery happens on each worker's thread.
+  void dispatch(PublicationPtr publication) const;
+
+  std::size_t shard_count() const { return shards_.size(); }
+
+ private:
+  std::vector<Shard> shards_;
+};
+
+}  // namespace natsync

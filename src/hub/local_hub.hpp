@@ -1,0 +1,67 @@
+#pragma once
+// The subscription index of one worker thread: topic -> connections and
+// user -> connections, for the connections that live on that thread.
+//
+// Invariants:
+// - Only the owning worker thread calls any member. That is what makes the index
+//   lock-free and lets it hold plain pointers: a connection is destroyed only on
+//   its own thread, after it has called remove().
+// - A connection is in `topics_[t]` exactly when `t` is in its Entry::topics, and in
+//   `users_[u]` exactly when its Entry::user is u (non-empty). remove() erases both,
+//   so a closed connection leaves nothing behind.
+// - deliver() never mutates the index, and Subscriber::deliver must not either (see
+//   subscriber.hpp), so iteration is never invalidated.
+#include <boost/unordered/unordered_flat_map.hpp>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hub/publication.hpp"
+#include "hub/subscriber.hpp"
+
+namespace natsync {
+
+class LocalHub {
+ public:
+  void add(Subscriber& subscriber, std::string_view user_id);
+  void remove(Subscriber& subscriber);
+  bool contains(Subscriber& subscriber) const;
+
+  // Both return false when nothing changed (already subscribed / not subscribed).
+  bool subscribe(Subscriber& subscriber, std::string_view topic);
+  bool unsubscribe(Subscriber& subscriber, std::string_view topic);
+  void change_user(Subscriber& subscriber, std::string_view user_id);
+
+  // Hands the frame to every matching local connection; returns how many.
+  std::size_t deliver(const Publication& publication) const;
+
+  // A copy of the connection list, safe to walk while connections close.
+  std::vector<Subscriber*> connections() const;
+  std::size_t connection_count() const { return entries_.size(); }
+  std::size_t topic_count() const { return topics_.size(); }
+  std::size_t subscription_count(Subscriber& subscriber) const;
+
+ private:
+  struct Entry {
+    std::string user;
+    std::vector<std::string> topics;
+  };
+  struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept;
+  };
+  struct StringEqual {
+    using is_transparent = void;
+    bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
+  };
+  using Index = boost::unordered_flat_map<std::string, std::vector<Subscriber*>, StringHash, StringEqual>;
+
+  static void erase_from(Index& index, std::string_view key, Subscriber* subscriber);
+
+  boost::unordered_flat_map<Subscriber*, Entry> entries_;
+  Index topics_;
+  Index users_;
+};
+
+}  // namespace natsync

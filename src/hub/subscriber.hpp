@@ -1,0 +1,30 @@
+#pragma once
+// What the hub knows of a connection: an id and a way to hand it a frame. The
+// WebSocket session implements it; tests implement it with a recorder.
+#include <cstdint>
+
+#include "protocol/server_message.hpp"
+
+namespace natsync {
+
+class Subscriber {
+ public:
+  explicit Subscriber(std::uint64_t id) : id_(id) {}
+  Subscriber(const Subscriber&) = delete;
+  Subscriber& operator=(const Subscriber&) = delete;
+
+  std::uint64_t id() const { return id_; }
+
+  // Queues `frame` for sending. Called on the subscriber's own worker thread while
+  // the LocalHub iterates its index, so it must not add to or remove from any
+  // LocalHub synchronously (defer such work with a post).
+  virtual void deliver(const Frame& frame) = 0;
+
+ protected:
+  ~Subscriber() = default;
+
+ private:
+  std::uint64_t id_;
+};
+
+}  // namespace natsync

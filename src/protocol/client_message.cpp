@@ -1,0 +1,152 @@
+#include "protocol/client_message.hpp"
+
+#include <simdjson.h>
+
+#include "protocol/topic.hpp"
+
+namespace natsync {
+
+struct MessageParser::Impl {
+  simdjson::dom::parser parser;
+};
+
+namespace {
+
+using simdjson::dom::element;
+using simdjson::dom::object;
+
+ProtocolError error(ErrorCode code, std::string message, std::string id = {}) {
+  return ProtocolError{code, std::move(message), std::move(id)};
+}
+
+// Parses `text` as exactly one JSON object (simdjson validates the whole document,
+// UTF-8 included, and bounds nesting depth).
+std::variant<object, ProtocolError> parse_object(simdjson::dom::parser& parser, std::string_view text) {
+  element doc;
+  if (auto err = parser.parse(text.data(), text.size(), true).get(doc); err) {
+    return error(ErrorCode::invalid_json,
+                 std::string("message is not valid JSON: ") + simdjson::error_message(err));
+  }
+  object obj;
+  if (doc.get_object().get(obj) != simdjson::SUCCESS) {
+    return error(ErrorCode::invalid_json, "message must be a JSON object");
+  }
+  return obj;
+}
+
+// Reads an optional string field. Returns false (and sets `problem`) if the field is
+// present with another type.
+bool optional_string(object obj, std::string_view key, std::string& out, std::string& problem) {
+  element field;
+  if (obj.at_key(key).get(field) != simdjson::SUCCESS) return true;
+  std::string_view text;
+  if (field.get_string().get(text) != simdjson::SUCCESS) {
+    problem = "field '" + std::string(key) + "' must be a string";
+    return false;
+  }
+  out.assign(text);
+  return true;
+}
+
+}  // namespace
+
+MessageParser::MessageParser() : impl_(std::make_unique<Impl>()) {}
+MessageParser::~MessageParser() = default;
+
+ParseResult<ClientMessage> MessageParser::parse_client_message(std::string_view frame) {
+  auto parsed = parse_object(impl_->parser, frame);
+  if (auto* err = std::get_if<ProtocolError>(&parsed)) return std::move(*err);
+  const object obj = std::get<object>(parsed);
+
+  ClientMessage msg;
+  if (element id; obj.at_key("id").get(id) == simdjson::SUCCESS) {
+    if (!id.is_string() && !id.is_int64() && !id.is_uint64()) {
+      return error(ErrorCode::invalid_message, "field 'id' must be a string or an integer");
+    }
+    msg.id = simdjson::minify(id);
+  }
+
+  std::string type_text;
+  std::string problem;
+  if (!optional_string(obj, "type", type_text, problem)) {
+    return error(ErrorCode::invalid_message, problem, msg.id);
+  }
+  if (type_text.empty()) return error(ErrorCode::invalid_message, "field 'type' is required", msg.id);
+  const auto type = parse_message_type(type_text);
+  const bool client_may_send =
+      type && (*type == MessageType::subscribe || *type == MessageType::unsubscribe ||
+               *type == MessageType::sync || *type == MessageType::auth || *type == MessageType::disconnect);
+  if (!client_may_send) {
+    std::string hint = type == MessageType::data ? " (to publish, send 'sync')" : "";
+    return error(ErrorCode::unknown_type, "unknown message type '" + type_text.substr(0, 64) + "'" + hint,
+                 msg.id);
+  }
+  msg.type = *type;
+
+  if (!optional_string(obj, "topic", msg.topic, problem)) {
+    return error(ErrorCode::invalid_message, problem, msg.id);
+  }
+  const bool needs_topic = msg.type == MessageType::subscribe || msg.type == MessageType::unsubscribe ||
+                           msg.type == MessageType::sync;
+  if (needs_topic) {
+    if (msg.topic.empty() && obj.at_key("topic").error() != simdjson::SUCCESS) {
+      return error(ErrorCode::invalid_message, "field 'topic' is required for " + type_text, msg.id);
+    }
+    if (const char* why = topic_error(msg.topic)) return error(ErrorCode::invalid_topic, why, msg.id);
+  }
+
+  element data;
+  const bool has_data = obj.at_key("data").get(data) == simdjson::SUCCESS;
+  if (msg.type == MessageType::sync) {
+    if (!has_data) return error(ErrorCode::invalid_message, "field 'data' is required for sync", msg.id);
+    msg.data = simdjson::minify(data);
+  }
+
+  if (msg.type == MessageType::auth) {
+    if (!optional_string(obj, "token", msg.token, problem)) {
+      return error(ErrorCode::invalid_message, problem, msg.id);
+    }
+    object data_obj;
+    if (msg.token.empty() && has_data && data.get_object().get(data_obj) == simdjson::SUCCESS &&
+        !optional_string(data_obj, "token", msg.token, problem)) {
+      return error(ErrorCode::invalid_message, problem, msg.id);
+    }
+    if (msg.token.empty()) {
+      return error(ErrorCode::invalid_message, "auth needs a 'token' (or data.token)", msg.id);
+    }
+  }
+  return msg;
+}
+
+ParseResult<PublishRequest> MessageParser::parse_publish_request(std::string_view body, PublishKind kind) {
+  auto parsed = parse_object(impl_->parser, body);
+  if (auto* err = std::get_if<ProtocolError>(&parsed)) return std::move(*err);
+  const object obj = std::get<object>(parsed);
+
+  PublishRequest request;
+  std::string problem;
+  if (!optional_string(obj, "topic", request.topic, problem) ||
+      !optional_string(obj, "user_id", request.user_id, problem)) {
+    return error(ErrorCode::invalid_message, problem);
+  }
+  element data;
+  if (obj.at_key("data").get(data) != simdjson::SUCCESS) {
+    return error(ErrorCode::invalid_message, "field 'data' is required");
+  }
+  request.data = simdjson::minify(data);
+
+  if (kind == PublishKind::broadcast) return request;
+  const bool has_topic = obj.at_key("topic").error() == simdjson::SUCCESS;
+  const bool has_user = obj.at_key("user_id").error() == simdjson::SUCCESS;
+  if (has_topic == has_user) {
+    return error(ErrorCode::invalid_message, "give exactly one of 'topic' or 'user_id'");
+  }
+  if (has_topic) {
+    if (const char* why = topic_error(request.topic)) return error(ErrorCode::invalid_topic, why);
+  } else if (request.user_id.empty() || request.user_id.size() > 256) {
+    return error(ErrorCode::invalid_message, "'user_id' must be 1-256 bytes");
+  }
+  return request;
+}
+
+}  // namespace natsync

@@ -1,0 +1,59 @@
+#pragma once
+// Parsing and validation of everything a client sends as JSON: WebSocket messages
+// and REST request bodies. Every input is untrusted; every failure becomes a
+// ProtocolError with a code and a sentence, never an exception or a crash.
+#include <memory>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "protocol/error_code.hpp"
+#include "protocol/message_type.hpp"
+
+namespace natsync {
+
+// One validated client message. Fields not used by the type are empty.
+struct ClientMessage {
+  MessageType type = MessageType::disconnect;
+  std::string id;     // raw JSON of "id" (string or integer), echoed in the reply
+  std::string topic;  // validated by topic rules for subscribe/unsubscribe/sync
+  std::string data;   // "data" re-serialised as compact JSON; present for sync
+  std::string token;  // auth: "token" or "data.token"
+};
+
+struct ProtocolError {
+  ErrorCode code;
+  std::string message;
+  std::string id;  // the request's id when it could be read, so replies correlate
+};
+
+// Body of POST /api/sync/publish or /api/sync/broadcast.
+struct PublishRequest {
+  std::string topic;    // set for topic publishes
+  std::string user_id;  // set for user publishes
+  std::string data;     // compact JSON
+};
+
+enum class PublishKind { topic_or_user, broadcast };
+
+template <class T>
+using ParseResult = std::variant<T, ProtocolError>;
+
+// Owns a reusable simdjson parser (its buffers grow to the largest input seen), so
+// one instance belongs to one thread: each worker has its own.
+class MessageParser {
+ public:
+  MessageParser();
+  ~MessageParser();
+  MessageParser(const MessageParser&) = delete;
+  MessageParser& operator=(const MessageParser&) = delete;
+
+  ParseResult<ClientMessage> parse_client_message(std::string_view frame);
+  ParseResult<PublishRequest> parse_publish_request(std::string_view body, PublishKind kind);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace natsync

@@ -1,0 +1,50 @@
+#pragma once
+// Machine-readable error codes sent as {"type":"error","code":…}. docs/protocol.md
+// lists each with its meaning; clients branch on these, never on the text.
+#include <string_view>
+
+namespace natsync {
+
+enum class ErrorCode {
+  invalid_json,       // the frame is not one JSON object
+  invalid_message,    // a field is missing or has the wrong type
+  unknown_type,       // "type" names no message a client may send
+  invalid_topic,      // topic fails the naming rules
+  not_authenticated,  // JWT mode: only "auth" is allowed before authenticating
+  auth_failed,        // token rejected (bad signature, alg, malformed, no sub)
+  token_expired,      // token's exp has passed
+  unsupported_data,   // binary frame
+  slow_consumer,      // outbound queue overflowed
+  internal_error,
+};
+
+constexpr std::string_view to_string(ErrorCode code) noexcept {
+  switch (code) {
+    case ErrorCode::invalid_json: return "invalid_json";
+    case ErrorCode::invalid_message: return "invalid_message";
+    case ErrorCode::unknown_type: return "unknown_type";
+    case ErrorCode::invalid_topic: return "invalid_topic";
+    case ErrorCode::not_authenticated: return "not_authenticated";
+    case ErrorCode::auth_failed: return "auth_failed";
+    case ErrorCode::token_expired: return "token_expired";
+    case ErrorCode::unsupported_data: return "unsupported_data";
+    case ErrorCode::slow_consumer: return "slow_consumer";
+    case ErrorCode::internal_error: return "internal_error";
+  }
+  return "internal_error";
+}
+
+// WebSocket close codes natsync sends (RFC 6455 §7.4 plus the 4000-4999 private range).
+namespace close_code {
+inline constexpr unsigned short normal = 1000;            // client sent "disconnect"
+inline constexpr unsigned short going_away = 1001;        // server shutting down
+inline constexpr unsigned short unsupported_data = 1003;  // binary frame
+inline constexpr unsigned short invalid_payload = 1007;   // invalid UTF-8 (sent by Beast)
+inline constexpr unsigned short too_big = 1009;           // over WS_MAX_MESSAGE_SIZE (Beast)
+inline constexpr unsigned short internal_error = 1011;
+inline constexpr unsigned short auth_timeout = 4001;   // no auth within AUTH_TIMEOUT
+inline constexpr unsigned short token_expired = 4003;  // token exp passed, no re-auth
+inline constexpr unsigned short slow_consumer = 4008;  // outbound queue overflowed
+}  // namespace close_code
+
+}  // namespace natsync

@@ -1,0 +1,33 @@
+#pragma once
+// The message types of the spec's {type, topic, data, error} protocol.
+#include <optional>
+#include <string_view>
+
+namespace natsync {
+
+enum class MessageType { connect, disconnect, subscribe, unsubscribe, data, error, auth, sync };
+
+constexpr std::string_view to_string(MessageType type) noexcept {
+  switch (type) {
+    case MessageType::connect: return "connect";
+    case MessageType::disconnect: return "disconnect";
+    case MessageType::subscribe: return "subscribe";
+    case MessageType::unsubscribe: return "unsubscribe";
+    case MessageType::data: return "data";
+    case MessageType::error: return "error";
+    case MessageType::auth: return "auth";
+    case MessageType::sync: return "sync";
+  }
+  return "unknown";
+}
+
+constexpr std::optional<MessageType> parse_message_type(std::string_view text) noexcept {
+  for (auto type :
+       {MessageType::connect, MessageType::disconnect, MessageType::subscribe, MessageType::unsubscribe,
+        MessageType::data, MessageType::error, MessageType::auth, MessageType::sync}) {
+    if (to_string(type) == text) return type;
+  }
+  return std::nullopt;
+}
+
+}  // namespace natsync

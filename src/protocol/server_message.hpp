@@ -1,0 +1,33 @@
+#pragma once
+// Encoding of everything the server sends. Data frames are built once per
+// publication and shared, immutable, by every recipient (Frame); control replies are
+// built per connection because they are addressed to one.
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "protocol/error_code.hpp"
+#include "protocol/message_type.hpp"
+
+namespace natsync {
+
+// The bytes of one outbound WebSocket text message, shared by all its recipients.
+using Frame = std::shared_ptr<const std::string>;
+
+// {"type":"data","topic":T,"data":D}. `topic` must be valid (no escaping needed) and
+// `data_json` must already be valid compact JSON.
+Frame make_topic_data_frame(std::string_view topic, std::string_view data_json);
+// {"type":"data","data":D}: messages to one user, and broadcasts.
+Frame make_direct_data_frame(std::string_view data_json);
+
+std::string encode_connect(std::string_view client_id, std::string_view user_id);
+// Ack of subscribe/unsubscribe/sync/disconnect: {"type":…,"topic":…,"id":…}.
+std::string encode_ack(MessageType type, std::string_view topic, std::string_view id_json);
+std::string encode_auth_ok(std::string_view user_id, std::string_view id_json);
+std::string encode_error(ErrorCode code, std::string_view message, std::string_view id_json);
+std::string encode_disconnect(std::string_view reason, bool reconnect);
+
+// JSON string literal (quoted, escaped) for arbitrary text.
+std::string json_quote(std::string_view text);
+
+}  // namespace natsync

@@ -1,0 +1,35 @@
+// The natsync server binary: configuration from flags and environment, a Service,
+// and a clean stop on SIGINT/SIGTERM.
+#include <spdlog/logger.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <csignal>
+#include <iostream>
+
+#include "config/config.hpp"
+#include "server/service.hpp"
+
+int main(int argc, char** argv) {
+  auto outcome = natsync::load_config(argc, argv);
+  if (!outcome.config) {
+    (outcome.exit_code == 0 ? std::cout : std::cerr) << outcome.message << '\n';
+    return outcome.exit_code;
+  }
+  try {
+    natsync::Service service(std::move(*outcome.config));
+    service.start();
+
+    boost::asio::io_context signals_context;
+    boost::asio::signal_set signals(signals_context, SIGINT, SIGTERM);
+    signals.async_wait([&service](const boost::system::error_code& ec, int signal) {
+      if (ec) return;
+      service.log().info("received signal {}", signal);
+      service.stop();
+    });
+    signals_context.run();
+  } catch (const std::exception& e) {
+    std::cerr << "natsync: " << e.what() << '\n';
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,51 @@
+#pragma once
+// The facade an application talks to: publish to a topic, to one user, to everyone,
+// and read the status. Mirrors the spec's Go API (PublishData, PublishToUser, …).
+// Every member is thread-safe and returns without waiting for delivery.
+#include <boost/json/value.hpp>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "broker/broker.hpp"
+#include "hub/connection_registry.hpp"
+
+namespace natsync {
+
+enum class PublishStatus { ok, invalid_topic, invalid_user, invalid_data };
+
+std::string_view to_string(PublishStatus status);
+
+struct NodeStatus {
+  std::size_t clients = 0;      // distinct users (anonymous connections count one each)
+  std::size_t connections = 0;  // open WebSocket connections
+  std::int64_t timestamp = 0;   // unix seconds
+  std::string broker;           // "memory" or "nats"
+  bool broker_connected = true;
+};
+
+class Node {
+ public:
+  Node(Broker& broker, const ConnectionRegistry& registry) : broker_(broker), registry_(registry) {}
+
+  // `data_json` must be one JSON value; it is re-serialised compactly.
+  PublishStatus publish(std::string_view topic, std::string_view data_json);
+  PublishStatus publish(std::string_view topic, const boost::json::value& data);
+  PublishStatus publish_to_user(std::string_view user_id, std::string_view data_json);
+  PublishStatus publish_to_user(std::string_view user_id, const boost::json::value& data);
+  PublishStatus broadcast(std::string_view data_json);
+  PublishStatus broadcast(const boost::json::value& data);
+
+  NodeStatus status() const;
+
+  // For the server's own paths, whose input is already validated: `key` checked by
+  // the topic/user rules, `compact_json` produced by our parser. Encodes once.
+  void publish_validated(Publication::Target target, std::string key, std::string_view compact_json,
+                         std::uint64_t exclude_connection = 0);
+
+ private:
+  Broker& broker_;
+  const ConnectionRegistry& registry_;
+};
+
+}  // namespace natsync

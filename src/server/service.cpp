@@ -1,0 +1,132 @@
+#include "server/service.hpp"
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
+#include <thread>
+
+#include "transport/http_session.hpp"
+#include "transport/listener.hpp"
+#include "transport/worker.hpp"
+
+namespace natsync {
+
+namespace {
+
+std::shared_ptr<spdlog::logger> default_logger(LogLevel level) {
+  auto log = std::make_shared<spdlog::logger>("natsync", std::make_shared<spdlog::sinks::stdout_sink_mt>());
+  log->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  switch (level) {
+    case LogLevel::debug: log->set_level(spdlog::level::debug); break;
+    case LogLevel::info: log->set_level(spdlog::level::info); break;
+    case LogLevel::warn: log->set_level(spdlog::level::warn); break;
+    case LogLevel::error: log->set_level(spdlog::level::err); break;
+  }
+  log->flush_on(spdlog::level::debug);
+  return log;
+}
+
+}  // namespace
+
+Service::Service(Config config, std::shared_ptr<spdlog::logger> log)
+    : config_(std::move(config)),
+      log_(log ? std::move(log) : default_logger(config_.log_level)),
+      auth_(config_),
+      origins_(config_.allowed_origins),
+      broker_(hub_),
+      node_(broker_, registry_),
+      rest_(node_, auth_, origins_),
+      context_{config_, node_, auth_, origins_, rest_, registry_, *log_} {
+  for (unsigned i = 0; i < config_.worker_threads; ++i) {
+    auto worker = std::make_unique<Worker>(i, context_);
+    hub_.add_shard(Hub::Shard{worker->io_context().get_executor(), &worker->hub()});
+    workers_.push_back(std::move(worker));
+  }
+}
+
+Service::~Service() { stop(); }
+
+void Service::start(bool listen) {
+  if (listen) {
+    boost::system::error_code ec;
+    auto host = config_.listen.host == "localhost" ? std::string("127.0.0.1") : config_.listen.host;
+    auto address = boost::asio::ip::make_address(host, ec);
+    if (ec) throw std::runtime_error("LISTEN_ADDR host '" + config_.listen.host + "' is not an IP address");
+    const boost::asio::ip::tcp::endpoint endpoint{address, config_.listen.port};
+    std::vector<Worker*> workers;
+    for (auto& worker : workers_) workers.push_back(worker.get());
+    try {
+      listener_ =
+          std::make_shared<Listener>(workers_.front()->io_context(), endpoint, std::move(workers), *log_);
+    } catch (const boost::system::system_error& e) {
+      throw std::runtime_error("cannot listen on " + config_.listen.host + ":" +
+                               std::to_string(config_.listen.port) + ": " + e.code().message());
+    }
+  }
+  for (auto& worker : workers_) worker->start();
+  running_ = true;
+
+  if (config_.jwt_secret.empty()) {
+    log_->warn("JWT_SECRET is not set: development mode, clients choose their identity with ?user_id=");
+  }
+  if (config_.api_key.empty()) {
+    log_->warn("SYNC_API_KEY is not set: anyone who reaches the REST API can publish and broadcast");
+  }
+  if (!config_.nats_url.empty()) {
+    log_->warn("NATS_URL is set but the NATS broker is not built yet: running standalone");
+  }
+  if (listener_) {
+    listener_->run();
+    const auto endpoint = listener_->local_endpoint();
+    log_->info("natsync listening on {}:{} ({} workers, broker {})", endpoint.address().to_string(),
+               endpoint.port(), workers_.size(), broker_.name());
+  }
+}
+
+void Service::stop() {
+  if (!running_) return;
+  running_ = false;
+  log_->info("shutting down: {} connections to close", registry_.connections());
+  if (listener_) listener_->stop();
+  for (auto& worker : workers_) worker->close_all_sessions();
+  const auto deadline = std::chrono::steady_clock::now() + config_.shutdown_timeout;
+  while (registry_.connections() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (registry_.connections() > 0) {
+    log_->warn("shutdown timeout: cutting {} connections that did not close", registry_.connections());
+  }
+  for (auto& worker : workers_) worker->stop();
+  log_->info("stopped");
+}
+
+boost::asio::ip::tcp::endpoint Service::local_endpoint() const {
+  return listener_ ? listener_->local_endpoint() : boost::asio::ip::tcp::endpoint{};
+}
+
+bool Service::handles_target(std::string_view target) {
+  const auto path = target.substr(0, target.find('?'));
+  return path == "/ws/sync" || path == "/healthz" || path.starts_with("/api/sync/");
+}
+
+Worker& Service::next_worker() {
+  return *workers_[next_worker_.fetch_add(1, std::memory_order_relaxed) % workers_.size()];
+}
+
+void Service::serve(boost::asio::ip::tcp::socket socket, std::optional<HttpRequest> request) {
+  Worker& worker = next_worker();
+  // Re-home the connection on the worker's io_context through its descriptor.
+  const auto protocol = socket.local_endpoint().protocol();
+  const auto handle = socket.release();
+  boost::asio::post(worker.io_context(), [&worker, protocol, handle, request = std::move(request)]() mutable {
+    auto session = std::make_shared<HttpSession>(
+        boost::asio::ip::tcp::socket(worker.io_context(), protocol, handle), worker);
+    if (request) {
+      session->run(std::move(*request));
+    } else {
+      session->run();
+    }
+  });
+}
+
+}  // namespace natsync

@@ -1,0 +1,74 @@
+#pragma once
+// A whole natsync server as one object: workers, hub, broker, REST API and the
+// listener. The `natsync` binary is a thin main() around it; an application can
+// embed it instead, publish through node(), and either let it listen on its own
+// port or hand it the connections its own HTTP server routes to /ws/sync and
+// /api/sync/* (serve()).
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "api/rest_api.hpp"
+#include "broker/local_broker.hpp"
+#include "config/config.hpp"
+#include "hub/hub.hpp"
+#include "transport/server_context.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace natsync {
+
+class Worker;
+class Listener;
+
+class Service {
+ public:
+  // `log` defaults to a logger on stdout at config.log_level.
+  explicit Service(Config config, std::shared_ptr<spdlog::logger> log = nullptr);
+  ~Service();
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+
+  // Starts the workers and, if `listen` is true, binds config.listen. Throws
+  // std::runtime_error with a one-line reason when it cannot (port in use, …).
+  void start(bool listen = true);
+  // Graceful: stop accepting, tell every client {"type":"disconnect",…}, close
+  // 1001, wait up to SHUTDOWN_TIMEOUT for them, then stop. Idempotent. Must not be
+  // called from a worker thread.
+  void stop();
+
+  boost::asio::ip::tcp::endpoint local_endpoint() const;
+  Node& node() { return node_; }
+  const Config& config() const { return config_; }
+  spdlog::logger& log() { return *log_; }
+
+  // True for the paths natsync serves: /ws/sync, /api/sync/…, /healthz.
+  static bool handles_target(std::string_view target);
+  // Takes over a connection accepted by the application (on any io_context). With
+  // `request`, that first request was already read and is answered first.
+  void serve(boost::asio::ip::tcp::socket socket, std::optional<HttpRequest> request = std::nullopt);
+
+ private:
+  Worker& next_worker();
+
+  Config config_;
+  std::shared_ptr<spdlog::logger> log_;
+  Authenticator auth_;
+  OriginPolicy origins_;
+  ConnectionRegistry registry_;
+  Hub hub_;
+  LocalBroker broker_;
+  Node node_;
+  RestApi rest_;
+  ServerContext context_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::shared_ptr<Listener> listener_;
+  std::atomic<std::size_t> next_worker_{0};
+  bool running_ = false;
+};
+
+}  // namespace natsync

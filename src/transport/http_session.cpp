@@ -1,0 +1,146 @@
+#include "transport/http_session.hpp"
+
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/url/parse.hpp>
+
+#include "transport/websocket_session.hpp"
+#include "transport/worker.hpp"
+
+namespace natsync {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+namespace {
+
+// An idle keep-alive connection, or a client trickling its request, is cut after this.
+constexpr auto kHttpTimeout = std::chrono::seconds(30);
+constexpr std::string_view kSyncPath = "/ws/sync";
+
+struct QueryCredentials {
+  std::string path;
+  std::string token;
+  std::string user_id;
+};
+
+std::optional<QueryCredentials> read_target(std::string_view target) {
+  auto url = boost::urls::parse_origin_form(target);
+  if (!url) return std::nullopt;
+  QueryCredentials out;
+  out.path = url->path();
+  for (const auto& param : url->params()) {
+    if (param.key == "token") out.token = param.value;
+    if (param.key == "user_id") out.user_id = param.value;
+  }
+  return out;
+}
+
+}  // namespace
+
+HttpSession::HttpSession(boost::asio::ip::tcp::socket socket, Worker& worker)
+    : stream_(std::move(socket)), worker_(worker) {}
+
+void HttpSession::run() { do_read(); }
+
+void HttpSession::run(Request request) { serve(std::move(request)); }
+
+void HttpSession::do_read() {
+  const auto& config = worker_.context().config;
+  parser_.emplace();
+  parser_->header_limit(static_cast<std::uint32_t>(config.http_max_header_size));
+  parser_->body_limit(config.http_max_body_size);
+  stream_.expires_after(kHttpTimeout);
+  http::async_read(stream_, buffer_, *parser_,
+                   beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
+}
+
+void HttpSession::on_read(boost::system::error_code ec, std::size_t /*bytes*/) {
+  if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+      ec == boost::asio::error::operation_aborted || ec == boost::asio::error::connection_reset) {
+    close();
+    return;
+  }
+  if (ec) {
+    // The request cannot be read to its end: answer once and close.
+    auto status = http::status::bad_request;
+    std::string_view code = "bad_request";
+    if (ec == http::error::body_limit) {
+      status = http::status::payload_too_large;
+      code = "body_too_large";
+    } else if (ec == http::error::header_limit) {
+      status = http::status::request_header_fields_too_large;
+      code = "header_too_large";
+    }
+    worker_.context().log.debug("http: unreadable request: {}", ec.message());
+    auto response = make_error_response(status, code, "request rejected: " + ec.message(), 11, false);
+    send(std::move(response));
+    return;
+  }
+  serve(parser_->release());
+}
+
+void HttpSession::serve(Request request) {
+  if (beast::websocket::is_upgrade(request)) {
+    upgrade(std::move(request));
+    return;
+  }
+  send(worker_.context().rest.handle(request, worker_.parser()));
+}
+
+void HttpSession::upgrade(Request request) {
+  const auto& context = worker_.context();
+  const auto version = request.version();
+  auto target = read_target(request.target());
+  if (!target || target->path != kSyncPath) {
+    send(make_error_response(http::status::not_found, "not_found", "WebSocket endpoint is /ws/sync", version,
+                             false));
+    return;
+  }
+  const auto origin = request[http::field::origin];
+  if (!context.origins.allows(origin)) {
+    context.log.info("websocket upgrade refused: origin '{}' not in ALLOWED_ORIGINS", origin);
+    send(make_error_response(http::status::forbidden, "origin_not_allowed", "origin is not allowed", version,
+                             false));
+    return;
+  }
+  auto identity = context.auth.identify_upgrade(
+      UpgradeCredentials{target->token, request[http::field::authorization], target->user_id},
+      std::chrono::system_clock::now());
+  if (auto* err = std::get_if<AuthError>(&identity)) {
+    context.log.debug("websocket upgrade refused: {}", err->message);
+    send(make_error_response(http::status::unauthorized, to_string(err->code), err->message, version, false));
+    return;
+  }
+  std::optional<Identity> known;
+  if (auto* id = std::get_if<Identity>(&identity)) known = std::move(*id);
+  stream_.expires_never();
+  std::make_shared<WebSocketSession>(stream_.release_socket(), worker_, std::move(known))->run(request);
+}
+
+void HttpSession::send(http::response<http::string_body> response) {
+  const bool keep_alive = response.keep_alive();
+  auto message = std::make_shared<http::response<http::string_body>>(std::move(response));
+  stream_.expires_after(kHttpTimeout);
+  http::async_write(stream_, *message,
+                    [self = shared_from_this(), message, keep_alive](
+                        boost::system::error_code ec, std::size_t n) { self->on_write(keep_alive, ec, n); });
+}
+
+void HttpSession::on_write(bool keep_alive, boost::system::error_code ec, std::size_t /*bytes*/) {
+  if (ec || !keep_alive) {
+    close();
+    return;
+  }
+  do_read();
+}
+
+void HttpSession::close() {
+  boost::system::error_code ignored;
+  stream_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ignored);
+  stream_.close();
+}
+
+}  // namespace natsync

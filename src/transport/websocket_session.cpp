@@ -1,0 +1,286 @@
+#include "transport/websocket_session.hpp"
+
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/websocket/stream_base.hpp>
+
+#include "protocol/server_message.hpp"
+#include "transport/worker.hpp"
+
+namespace natsync {
+
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+using std::chrono::steady_clock;
+
+namespace {
+
+// How long a peer gets to answer our close frame before the socket is cut.
+constexpr auto kCloseGrace = std::chrono::seconds(5);
+// How long the opening handshake may take (Beast's own timer).
+constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
+
+websocket::close_reason make_close_reason(unsigned short code) {
+  websocket::close_reason reason(code);
+  switch (code) {
+    case close_code::normal: reason.reason = "bye"; break;
+    case close_code::going_away: reason.reason = "shutdown"; break;
+    case close_code::unsupported_data: reason.reason = "binary frames are not supported"; break;
+    case close_code::auth_timeout: reason.reason = "auth_timeout"; break;
+    case close_code::token_expired: reason.reason = "token_expired"; break;
+    case close_code::slow_consumer: reason.reason = "slow_consumer"; break;
+    default: reason.reason = "error"; break;
+  }
+  return reason;
+}
+
+}  // namespace
+
+WebSocketSession::WebSocketSession(boost::asio::ip::tcp::socket socket, Worker& worker,
+                                   std::optional<Identity> identity)
+    : Subscriber(worker.context().registry.next_connection_id()),
+      ws_(std::move(socket)),
+      worker_(worker),
+      authenticated_(identity.has_value()) {
+  if (identity) {
+    user_id_ = std::move(identity->user_id);
+    token_expires_ = identity->expires;
+  }
+}
+
+WebSocketSession::~WebSocketSession() { detach(); }
+
+const ServerContext& WebSocketSession::context() const { return worker_.context(); }
+
+void WebSocketSession::run(const Request& request) {
+  const auto& config = context().config;
+  ws_.set_option(websocket::stream_base::timeout{kHandshakeTimeout, websocket::stream_base::none(), false});
+  ws_.set_option(websocket::stream_base::decorator(
+      [](websocket::response_type& response) { response.set(beast::http::field::server, "natsync"); }));
+  ws_.read_message_max(config.ws_max_message_size);
+  ws_.write_buffer_bytes(config.ws_write_buffer_size);
+  ws_.auto_fragment(false);
+  ws_.text(true);
+  read_buffer_.reserve(config.ws_read_buffer_size);
+  // Pongs (and pings) prove the peer alive. The callback runs inside our own read
+  // operation, which holds a reference to this session.
+  ws_.control_callback(
+      [this](websocket::frame_type, beast::string_view) { last_seen_ = steady_clock::now(); });
+  ws_.async_accept(request, beast::bind_front_handler(&WebSocketSession::on_accept, shared_from_this()));
+}
+
+void WebSocketSession::on_accept(boost::system::error_code ec) {
+  if (ec) {
+    context().log.debug("connection {}: handshake failed: {}", id(), ec.message());
+    return;
+  }
+  const auto now = steady_clock::now();
+  last_seen_ = last_ping_ = now;
+  if (!authenticated_) deadline_ = now + context().config.auth_timeout;
+  open_ = true;
+  context().registry.add(user_id_);
+  worker_.hub().add(*this, user_id_);
+  worker_.attach(*this);
+  context().log.debug("connection {} open on worker {} (user '{}'{})", id(), worker_.index(), user_id_,
+                      authenticated_ ? "" : ", awaiting auth");
+  reply(encode_connect(std::to_string(id()), user_id_));
+  do_read();
+}
+
+void WebSocketSession::do_read() {
+  ws_.async_read(read_buffer_, beast::bind_front_handler(&WebSocketSession::on_read, shared_from_this()));
+}
+
+void WebSocketSession::on_read(boost::system::error_code ec, std::size_t /*bytes*/) {
+  if (ec) {
+    if (ec == websocket::error::closed) {
+      context().log.debug("connection {} closed ({})", id(), ws_.reason().code);
+    } else {
+      context().log.debug("connection {} ended: {}", id(), ec.message());
+    }
+    detach();
+    return;
+  }
+  last_seen_ = steady_clock::now();
+  if (!closing_) {
+    if (!ws_.got_text()) {
+      reply(encode_error(ErrorCode::unsupported_data, "binary frames are not supported; send JSON text", {}));
+      close(close_code::unsupported_data);
+    } else {
+      const auto bytes = read_buffer_.data();
+      auto parsed = worker_.parser().parse_client_message(
+          std::string_view(static_cast<const char*>(bytes.data()), bytes.size()));
+      if (auto* err = std::get_if<ProtocolError>(&parsed)) {
+        reply(encode_error(err->code, err->message, err->id));
+      } else {
+        handle(std::get<ClientMessage>(parsed));
+      }
+    }
+  }
+  read_buffer_.consume(read_buffer_.size());
+  do_read();
+}
+
+void WebSocketSession::handle(ClientMessage& message) {
+  if (!authenticated_ && message.type != MessageType::auth && message.type != MessageType::disconnect) {
+    reply(encode_error(ErrorCode::not_authenticated,
+                       R"(authenticate first: send {"type":"auth","token":"<JWT>"})", message.id));
+    return;
+  }
+  switch (message.type) {
+    case MessageType::subscribe:
+      worker_.hub().subscribe(*this, message.topic);
+      reply(encode_ack(MessageType::subscribe, message.topic, message.id));
+      break;
+    case MessageType::unsubscribe:
+      worker_.hub().unsubscribe(*this, message.topic);
+      reply(encode_ack(MessageType::unsubscribe, message.topic, message.id));
+      break;
+    case MessageType::sync:
+      // Acked only on request (an id), so fire-and-forget syncs cost no reply.
+      if (!message.id.empty()) reply(encode_ack(MessageType::sync, message.topic, message.id));
+      context().node.publish_validated(Publication::Target::topic, std::move(message.topic), message.data,
+                                       id());
+      break;
+    case MessageType::auth: handle_auth(message); break;
+    case MessageType::disconnect: close(close_code::normal); break;
+    default: break;  // the parser admits no other type
+  }
+}
+
+void WebSocketSession::handle_auth(const ClientMessage& message) {
+  auto result = context().auth.identify_token(message.token, std::chrono::system_clock::now());
+  if (auto* err = std::get_if<AuthError>(&result)) {
+    context().log.debug("connection {}: auth refused: {}", id(), err->message);
+    reply(encode_error(err->code, err->message, message.id));
+    return;
+  }
+  auto& identity = std::get<Identity>(result);
+  if (authenticated_ && identity.user_id != user_id_) {
+    // Subscriptions were granted to the current user; a connection never changes hands.
+    reply(
+        encode_error(ErrorCode::auth_failed, "token is for another user; open a new connection", message.id));
+    return;
+  }
+  if (!authenticated_) {
+    context().registry.change_user(user_id_, identity.user_id);
+    worker_.hub().change_user(*this, identity.user_id);
+    user_id_ = std::move(identity.user_id);
+    authenticated_ = true;
+  }
+  token_expires_ = identity.expires;
+  context().log.debug("connection {} authenticated as '{}'", id(), user_id_);
+  reply(encode_auth_ok(user_id_, message.id));
+}
+
+void WebSocketSession::deliver(const Frame& frame) {
+  if (closing_ || !open_) return;
+  if (queued_bytes_ + frame->size() > context().config.ws_max_queue_bytes) {
+    context().log.info("connection {} (user '{}'): slow consumer, {} bytes queued; closing", id(), user_id_,
+                       queued_bytes_);
+    // Keep only the frame being written; tell the client why, then close.
+    queue_.erase(queue_.begin() + (writing_ ? 1 : 0), queue_.end());
+    queued_bytes_ = writing_ ? queue_.front()->size() : 0;
+    auto notice = std::make_shared<const std::string>(
+        encode_error(ErrorCode::slow_consumer, "connection could not keep up with its messages", {}));
+    queued_bytes_ += notice->size();
+    queue_.push_back(std::move(notice));
+    if (!writing_) do_write();
+    close(close_code::slow_consumer);
+    return;
+  }
+  queued_bytes_ += frame->size();
+  queue_.push_back(frame);
+  if (!writing_) do_write();
+}
+
+void WebSocketSession::reply(std::string text) {
+  deliver(std::make_shared<const std::string>(std::move(text)));
+}
+
+void WebSocketSession::do_write() {
+  writing_ = true;
+  ws_.async_write(boost::asio::buffer(*queue_.front()),
+                  beast::bind_front_handler(&WebSocketSession::on_write, shared_from_this()));
+}
+
+void WebSocketSession::on_write(boost::system::error_code ec, std::size_t /*bytes*/) {
+  writing_ = false;
+  if (ec) {
+    abort("write failed: " + ec.message());
+    return;
+  }
+  queued_bytes_ -= queue_.front()->size();
+  queue_.pop_front();
+  if (!queue_.empty()) {
+    do_write();
+  } else if (closing_ && open_) {
+    // Everything queued before the close is out; now the close frame.
+    ws_.async_close(make_close_reason(close_code_),
+                    [self = shared_from_this()](boost::system::error_code) {});
+  }
+}
+
+void WebSocketSession::close(unsigned short code) {
+  if (closing_) return;
+  closing_ = true;
+  close_code_ = code;
+  deadline_ = steady_clock::now() + kCloseGrace;
+  if (!writing_) {
+    ws_.async_close(make_close_reason(code), [self = shared_from_this()](boost::system::error_code) {});
+  }
+}
+
+void WebSocketSession::abort(std::string_view why) {
+  context().log.debug("connection {} (user '{}'): cut: {}", id(), user_id_, why);
+  closing_ = true;
+  boost::system::error_code ignored;
+  ws_.next_layer().close(ignored);
+}
+
+void WebSocketSession::on_tick(steady_clock::time_point now, std::chrono::system_clock::time_point wall) {
+  const auto& config = context().config;
+  if (closing_) {
+    if (now >= deadline_) abort("close handshake timed out");
+    return;
+  }
+  if (now - last_seen_ >= config.ws_pong_wait) {
+    abort("silent for longer than WS_PONG_WAIT");
+    return;
+  }
+  if (!authenticated_ && now >= deadline_) {
+    reply(encode_error(ErrorCode::not_authenticated, "no auth message within AUTH_TIMEOUT", {}));
+    close(close_code::auth_timeout);
+    return;
+  }
+  if (token_expires_ && wall >= *token_expires_) {
+    reply(
+        encode_error(ErrorCode::token_expired, "token expired; send auth with a fresh token before exp", {}));
+    close(close_code::token_expired);
+    return;
+  }
+  if (!pinging_ && now - last_ping_ >= config.ws_ping_interval) {
+    pinging_ = true;
+    last_ping_ = now;
+    ws_.async_ping({}, [self = shared_from_this()](boost::system::error_code) { self->pinging_ = false; });
+  }
+}
+
+void WebSocketSession::shut_down() {
+  if (closing_) return;
+  reply(encode_disconnect("shutdown", true));
+  close(close_code::going_away);
+}
+
+void WebSocketSession::detach() {
+  if (!open_) return;
+  open_ = false;
+  closing_ = true;
+  worker_.detach(*this);
+  worker_.hub().remove(*this);
+  context().registry.remove(user_id_);
+  queue_.clear();
+  queued_bytes_ = 0;
+}
+
+}  // namespace natsync

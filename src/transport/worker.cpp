@@ -1,0 +1,81 @@
+#include "transport/worker.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#include "transport/websocket_session.hpp"
+
+namespace natsync {
+
+namespace {
+
+// A quarter of the shortest deadline the sweep enforces, so each is met within 25%;
+// at most 1 s (idle cost) and at least 10 ms (test settings).
+std::chrono::steady_clock::duration sweep_period_for(const Config& config) {
+  auto shortest =
+      std::min({config.ws_ping_interval, config.ws_pong_wait - config.ws_ping_interval, config.auth_timeout});
+  auto period = std::chrono::duration_cast<std::chrono::steady_clock::duration>(shortest / 4);
+  return std::clamp<std::chrono::steady_clock::duration>(period, std::chrono::milliseconds(10),
+                                                         std::chrono::seconds(1));
+}
+
+}  // namespace
+
+Worker::Worker(unsigned index, const ServerContext& context)
+    : index_(index),
+      context_(context),
+      work_(io_context_.get_executor()),
+      sweep_timer_(io_context_),
+      sweep_period_(sweep_period_for(context.config)) {}
+
+Worker::~Worker() { stop(); }
+
+void Worker::start() {
+  schedule_sweep();
+  thread_ = std::thread([this] {
+    for (;;) {
+      try {
+        io_context_.run();
+        return;
+      } catch (const std::exception& e) {
+        // A handler threw: log and keep serving the other connections.
+        context_.log.error("worker {}: unhandled exception: {}", index_, e.what());
+      }
+    }
+  });
+}
+
+void Worker::stop() {
+  if (!thread_.joinable()) return;
+  work_.reset();
+  io_context_.stop();
+  thread_.join();
+}
+
+void Worker::close_all_sessions() {
+  boost::asio::post(io_context_, [this] {
+    for (auto* session : std::vector<WebSocketSession*>(sessions_.begin(), sessions_.end())) {
+      session->shut_down();
+    }
+  });
+}
+
+void Worker::schedule_sweep() {
+  sweep_timer_.expires_after(sweep_period_);
+  sweep_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    sweep();
+    schedule_sweep();
+  });
+}
+
+void Worker::sweep() {
+  const auto now = std::chrono::steady_clock::now();
+  const auto wall = std::chrono::system_clock::now();
+  // A copy: a tick may end a session, which detaches it from sessions_.
+  for (auto* session : std::vector<WebSocketSession*>(sessions_.begin(), sessions_.end())) {
+    session->on_tick(now, wall);
+  }
+}
+
+}  // namespace natsync

@@ -42,7 +42,7 @@ void Node::publish_validated(Publication::Target target, std::string key, std::s
   broker_.publish(std::move(publication));
 }
 
-PublishStatus Node::publish(std::string_view topic, std::string_view data_json) {
+PublishStatus Node::publish_json(std::string_view topic, std::string_view data_json) {
   if (!is_valid_topic(topic)) return PublishStatus::invalid_topic;
   auto data = compact(data_json);
   if (!data) return PublishStatus::invalid_data;
@@ -56,7 +56,7 @@ PublishStatus Node::publish(std::string_view topic, const boost::json::value& da
   return PublishStatus::ok;
 }
 
-PublishStatus Node::publish_to_user(std::string_view user_id, std::string_view data_json) {
+PublishStatus Node::publish_to_user_json(std::string_view user_id, std::string_view data_json) {
   if (!valid_user(user_id)) return PublishStatus::invalid_user;
   auto data = compact(data_json);
   if (!data) return PublishStatus::invalid_data;
@@ -70,7 +70,7 @@ PublishStatus Node::publish_to_user(std::string_view user_id, const boost::json:
   return PublishStatus::ok;
 }
 
-PublishStatus Node::broadcast(std::string_view data_json) {
+PublishStatus Node::broadcast_json(std::string_view data_json) {
   auto data = compact(data_json);
   if (!data) return PublishStatus::invalid_data;
   publish_validated(Publication::Target::all, {}, *data);

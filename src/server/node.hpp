@@ -28,13 +28,14 @@ class Node {
  public:
   Node(Broker& broker, const ConnectionRegistry& registry) : broker_(broker), registry_(registry) {}
 
-  // `data_json` must be one JSON value; it is re-serialised compactly.
-  PublishStatus publish(std::string_view topic, std::string_view data_json);
   PublishStatus publish(std::string_view topic, const boost::json::value& data);
-  PublishStatus publish_to_user(std::string_view user_id, std::string_view data_json);
   PublishStatus publish_to_user(std::string_view user_id, const boost::json::value& data);
-  PublishStatus broadcast(std::string_view data_json);
   PublishStatus broadcast(const boost::json::value& data);
+
+  // The same for data that is already JSON text (one value; re-serialised compactly).
+  PublishStatus publish_json(std::string_view topic, std::string_view data_json);
+  PublishStatus publish_to_user_json(std::string_view user_id, std::string_view data_json);
+  PublishStatus broadcast_json(std::string_view data_json);
 
   NodeStatus status() const;
 

@@ -1,0 +1,143 @@
+#include "hub/local_hub.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <map>
+#include <thread>
+
+#include "hub/hub.hpp"
+
+using namespace natsync;
+
+namespace {
+
+struct Recorder final : Subscriber {
+  explicit Recorder(std::uint64_t id) : Subscriber(id) {}
+  void deliver(const Frame& frame) override { frames.push_back(*frame); }
+  std::vector<std::string> frames;
+};
+
+Publication to_topic(std::string topic, std::string payload, std::uint64_t exclude = 0) {
+  return Publication{Publication::Target::topic, std::move(topic),
+                     std::make_shared<const std::string>(std::move(payload)), exclude};
+}
+
+}  // namespace
+
+TEST(LocalHub, DeliversToTopicSubscribersOnly) {
+  LocalHub hub;
+  Recorder a(1), b(2), c(3);
+  hub.add(a, "alice");
+  hub.add(b, "bob");
+  hub.add(c, "");
+  EXPECT_TRUE(hub.subscribe(a, "t"));
+  EXPECT_TRUE(hub.subscribe(b, "t"));
+  EXPECT_FALSE(hub.subscribe(b, "t"));  // idempotent
+  EXPECT_TRUE(hub.subscribe(c, "other"));
+
+  EXPECT_EQ(hub.deliver(to_topic("t", "m1")), 2U);
+  EXPECT_EQ(a.frames, std::vector<std::string>{"m1"});
+  EXPECT_EQ(b.frames, std::vector<std::string>{"m1"});
+  EXPECT_TRUE(c.frames.empty());
+  EXPECT_EQ(hub.deliver(to_topic("nobody", "m")), 0U);
+}
+
+TEST(LocalHub, ExcludesTheSender) {
+  LocalHub hub;
+  Recorder a(1), b(2);
+  hub.add(a, "");
+  hub.add(b, "");
+  hub.subscribe(a, "t");
+  hub.subscribe(b, "t");
+  EXPECT_EQ(hub.deliver(to_topic("t", "m", /*exclude=*/1)), 1U);
+  EXPECT_TRUE(a.frames.empty());
+  EXPECT_EQ(b.frames.size(), 1U);
+}
+
+TEST(LocalHub, UserAndBroadcastTargets) {
+  LocalHub hub;
+  Recorder a1(1), a2(2), b(3);
+  hub.add(a1, "alice");
+  hub.add(a2, "alice");
+  hub.add(b, "bob");
+  EXPECT_EQ(hub.deliver({Publication::Target::user, "alice", std::make_shared<const std::string>("p"), 0}),
+            2U);
+  EXPECT_EQ(hub.deliver({Publication::Target::all, "", std::make_shared<const std::string>("all"), 0}), 3U);
+  EXPECT_EQ(b.frames, std::vector<std::string>{"all"});
+  hub.change_user(b, "alice");
+  EXPECT_EQ(hub.deliver({Publication::Target::user, "alice", std::make_shared<const std::string>("q"), 0}),
+            3U);
+  EXPECT_EQ(hub.deliver({Publication::Target::user, "bob", std::make_shared<const std::string>("q"), 0}), 0U);
+}
+
+TEST(LocalHub, RemoveLeavesNothingBehind) {
+  LocalHub hub;
+  std::vector<std::unique_ptr<Recorder>> subscribers;
+  for (std::uint64_t i = 1; i <= 1000; ++i) {
+    subscribers.push_back(std::make_unique<Recorder>(i));
+    hub.add(*subscribers.back(), "user" + std::to_string(i % 7));
+    hub.subscribe(*subscribers.back(), "shared");
+    hub.subscribe(*subscribers.back(), "own." + std::to_string(i));
+  }
+  EXPECT_EQ(hub.topic_count(), 1001U);
+  EXPECT_TRUE(hub.unsubscribe(*subscribers[0], "shared"));
+  EXPECT_FALSE(hub.unsubscribe(*subscribers[0], "shared"));
+  for (auto& s : subscribers) hub.remove(*s);
+  hub.remove(*subscribers[0]);  // twice is harmless
+  EXPECT_EQ(hub.connection_count(), 0U);
+  EXPECT_EQ(hub.topic_count(), 0U);
+  EXPECT_EQ(hub.deliver({Publication::Target::user, "user1", std::make_shared<const std::string>("x"), 0}),
+            0U);
+}
+
+TEST(LocalHub, UnknownSubscriberCannotSubscribe) {
+  LocalHub hub;
+  Recorder stranger(9);
+  EXPECT_FALSE(hub.subscribe(stranger, "t"));
+  EXPECT_FALSE(hub.contains(stranger));
+}
+
+// Publications from several threads reach every worker shard in each publisher's
+// order, and nothing is lost or duplicated.
+TEST(Hub, PreservesPerPublisherOrderAcrossShards) {
+  constexpr int kShards = 3, kPublishers = 4, kMessages = 2000;
+  std::vector<std::unique_ptr<boost::asio::io_context>> contexts;
+  std::vector<std::unique_ptr<LocalHub>> locals;
+  std::vector<std::unique_ptr<Recorder>> recorders;
+  Hub hub;
+  for (int s = 0; s < kShards; ++s) {
+    contexts.push_back(std::make_unique<boost::asio::io_context>(1));
+    locals.push_back(std::make_unique<LocalHub>());
+    recorders.push_back(std::make_unique<Recorder>(static_cast<std::uint64_t>(s + 1)));
+    locals.back()->add(*recorders.back(), "");
+    locals.back()->subscribe(*recorders.back(), "t");
+    hub.add_shard({contexts.back()->get_executor(), locals.back().get()});
+  }
+  std::vector<std::thread> publishers;
+  for (int p = 0; p < kPublishers; ++p) {
+    publishers.emplace_back([&hub, p] {
+      for (int i = 0; i < kMessages; ++i) {
+        hub.dispatch(
+            std::make_shared<Publication>(to_topic("t", std::to_string(p) + ":" + std::to_string(i))));
+      }
+    });
+  }
+  std::vector<std::thread> runners;
+  for (auto& context : contexts) runners.emplace_back([&context] { context->run(); });
+  for (auto& t : publishers) t.join();
+  for (auto& t : runners) t.join();
+  for (auto& context : contexts) context->restart(), context->run();
+
+  for (const auto& recorder : recorders) {
+    ASSERT_EQ(recorder->frames.size(), static_cast<std::size_t>(kPublishers * kMessages));
+    std::map<int, int> next;
+    for (const auto& frame : recorder->frames) {
+      const auto colon = frame.find(':');
+      const int publisher = std::stoi(frame.substr(0, colon));
+      const int seq = std::stoi(frame.substr(colon + 1));
+      EXPECT_EQ(seq, next[publisher]) << "publisher " << publisher;
+      next[publisher] = seq + 1;
+    }
+  }
+}

@@ -1,0 +1,134 @@
+#include "protocol/client_message.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+using natsync::ClientMessage;
+using natsync::ErrorCode;
+using natsync::MessageParser;
+using natsync::MessageType;
+using natsync::ProtocolError;
+using natsync::PublishKind;
+using natsync::PublishRequest;
+
+namespace {
+
+ClientMessage ok(MessageParser& parser, std::string_view text) {
+  auto result = parser.parse_client_message(text);
+  if (auto* err = std::get_if<ProtocolError>(&result)) {
+    ADD_FAILURE() << text << " -> " << err->message;
+    return {};
+  }
+  return std::get<ClientMessage>(result);
+}
+
+ProtocolError bad(MessageParser& parser, std::string_view text) {
+  auto result = parser.parse_client_message(text);
+  if (!std::holds_alternative<ProtocolError>(result)) {
+    ADD_FAILURE() << text << " was accepted";
+    return {ErrorCode::internal_error, {}, {}};
+  }
+  auto err = std::get<ProtocolError>(result);
+  EXPECT_FALSE(err.message.empty());
+  return err;
+}
+
+}  // namespace
+
+TEST(ClientMessage, ParsesEveryClientType) {
+  MessageParser parser;
+  auto sub = ok(parser, R"({"type":"subscribe","topic":"user.notifications"})");
+  EXPECT_EQ(sub.type, MessageType::subscribe);
+  EXPECT_EQ(sub.topic, "user.notifications");
+
+  auto unsub = ok(parser, R"({"type":"unsubscribe","topic":"a","id":7})");
+  EXPECT_EQ(unsub.type, MessageType::unsubscribe);
+  EXPECT_EQ(unsub.id, "7");
+
+  auto sync = ok(parser, R"({"type":"sync","topic":"doc.1","data": {"x" : [1, 2, "three"]},"id":"r1"})");
+  EXPECT_EQ(sync.type, MessageType::sync);
+  EXPECT_EQ(sync.data, R"({"x":[1,2,"three"]})");
+  EXPECT_EQ(sync.id, R"("r1")");
+
+  EXPECT_EQ(ok(parser, R"({"type":"sync","topic":"t","data":null})").data, "null");
+  EXPECT_EQ(ok(parser, R"({"type":"sync","topic":"t","data":"s"})").data, R"("s")");
+
+  EXPECT_EQ(ok(parser, R"({"type":"auth","token":"abc"})").token, "abc");
+  EXPECT_EQ(ok(parser, R"({"type":"auth","data":{"token":"xyz"}})").token, "xyz");
+  EXPECT_EQ(ok(parser, R"({"type":"disconnect"})").type, MessageType::disconnect);
+  // Unknown extra fields are ignored, for forward compatibility.
+  EXPECT_EQ(ok(parser, R"({"type":"disconnect","future":1})").type, MessageType::disconnect);
+}
+
+TEST(ClientMessage, RejectsHostileInputWithAClearCode) {
+  MessageParser parser;
+  EXPECT_EQ(bad(parser, "").code, ErrorCode::invalid_json);
+  EXPECT_EQ(bad(parser, "not json").code, ErrorCode::invalid_json);
+  EXPECT_EQ(bad(parser, "{").code, ErrorCode::invalid_json);
+  EXPECT_EQ(bad(parser, R"({"type":"subscribe","topic":"a"} trailing)").code, ErrorCode::invalid_json);
+  EXPECT_EQ(bad(parser, "[1,2]").code, ErrorCode::invalid_json);
+  EXPECT_EQ(bad(parser, "42").code, ErrorCode::invalid_json);
+  EXPECT_EQ(bad(parser, std::string(100000, '[')).code, ErrorCode::invalid_json);
+  EXPECT_EQ(bad(parser, std::string("{\"type\":\"sub\xff\"}")).code, ErrorCode::invalid_json);
+  EXPECT_EQ(bad(parser, std::string("{\"type\":\"a\0\"}", 14)).code, ErrorCode::invalid_json);
+
+  EXPECT_EQ(bad(parser, "{}").code, ErrorCode::invalid_message);
+  EXPECT_EQ(bad(parser, R"({"type":5})").code, ErrorCode::invalid_message);
+  EXPECT_EQ(bad(parser, R"({"type":"nope"})").code, ErrorCode::unknown_type);
+  EXPECT_EQ(bad(parser, R"({"type":"data","topic":"a","data":1})").code, ErrorCode::unknown_type);
+  EXPECT_EQ(bad(parser, R"({"type":"connect"})").code, ErrorCode::unknown_type);
+  EXPECT_EQ(bad(parser, R"({"type":"subscribe"})").code, ErrorCode::invalid_message);
+  EXPECT_EQ(bad(parser, R"({"type":"subscribe","topic":7})").code, ErrorCode::invalid_message);
+  EXPECT_EQ(bad(parser, R"({"type":"subscribe","topic":""})").code, ErrorCode::invalid_topic);
+  EXPECT_EQ(bad(parser, R"({"type":"subscribe","topic":"a..b"})").code, ErrorCode::invalid_topic);
+  EXPECT_EQ(bad(parser, R"({"type":"subscribe","topic":"chat.*"})").code, ErrorCode::invalid_topic);
+  EXPECT_EQ(bad(parser, R"({"type":"subscribe","topic":")" + std::string(300, 'a') + "\"}").code,
+            ErrorCode::invalid_topic);
+  EXPECT_EQ(bad(parser, R"({"type":"sync","topic":"a"})").code, ErrorCode::invalid_message);
+  EXPECT_EQ(bad(parser, R"({"type":"auth"})").code, ErrorCode::invalid_message);
+  EXPECT_EQ(bad(parser, R"({"type":"auth","token":1})").code, ErrorCode::invalid_message);
+  EXPECT_EQ(bad(parser, R"({"type":"subscribe","topic":"a","id":{"x":1}})").code, ErrorCode::invalid_message);
+  EXPECT_EQ(bad(parser, R"({"type":"subscribe","topic":"a","id":1.5})").code, ErrorCode::invalid_message);
+}
+
+TEST(ClientMessage, ErrorsCarryTheRequestId) {
+  MessageParser parser;
+  EXPECT_EQ(bad(parser, R"({"id":"q9","type":"subscribe","topic":"a b"})").id, R"("q9")");
+  EXPECT_EQ(bad(parser, R"({"id":3,"type":"nope"})").id, "3");
+}
+
+TEST(ClientMessage, ParserIsReusableAcrossSizes) {
+  MessageParser parser;
+  const std::string big = R"({"type":"sync","topic":"t","data":")" + std::string(60000, 'x') + "\"}";
+  EXPECT_EQ(ok(parser, big).data.size(), 60002U);
+  EXPECT_EQ(ok(parser, R"({"type":"disconnect"})").type, MessageType::disconnect);
+}
+
+TEST(PublishRequest, TopicUserAndBroadcast) {
+  MessageParser parser;
+  auto topic = parser.parse_publish_request(R"({"topic":"updates","data":{"message":"Hello World"}})",
+                                            PublishKind::topic_or_user);
+  ASSERT_TRUE(std::holds_alternative<PublishRequest>(topic));
+  EXPECT_EQ(std::get<PublishRequest>(topic).topic, "updates");
+  EXPECT_EQ(std::get<PublishRequest>(topic).data, R"({"message":"Hello World"})");
+
+  auto user = parser.parse_publish_request(R"({"user_id":"u1","data":1})", PublishKind::topic_or_user);
+  ASSERT_TRUE(std::holds_alternative<PublishRequest>(user));
+  EXPECT_EQ(std::get<PublishRequest>(user).user_id, "u1");
+
+  auto all = parser.parse_publish_request(R"({"data":{"announcement":"x"}})", PublishKind::broadcast);
+  ASSERT_TRUE(std::holds_alternative<PublishRequest>(all));
+}
+
+TEST(PublishRequest, RejectsBadBodies) {
+  MessageParser parser;
+  for (const char* body :
+       {"", "{", "[]", R"({"topic":"a"})", R"({"data":1})", R"({"topic":"a","user_id":"u","data":1})",
+        R"({"topic":"a b","data":1})", R"({"topic":1,"data":1})", R"({"user_id":"","data":1})"}) {
+    auto result = parser.parse_publish_request(body, PublishKind::topic_or_user);
+    EXPECT_TRUE(std::holds_alternative<ProtocolError>(result)) << body;
+  }
+  EXPECT_TRUE(
+      std::holds_alternative<ProtocolError>(parser.parse_publish_request("{}", PublishKind::broadcast)));
+}

@@ -1,0 +1,144 @@
+// Starts the real natsync binary on a free loopback port and gives tests real
+// third-party clients (npm `ws`, Node's fetch, raw sockets) to drive it with.
+'use strict';
+const { spawn } = require('node:child_process');
+const path = require('node:path');
+const net = require('node:net');
+const fs = require('node:fs');
+const WebSocket = require('ws');
+
+const BIN = process.env.NATSYNC_BIN || path.resolve(__dirname, '../../build/natsync');
+
+// Starts a server; resolves once it logs the port it listens on.
+function startServer(env = {}, { bin = BIN, args = [] } = {}) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(bin, args, {
+      env: { ...process.env, LISTEN_ADDR: '127.0.0.1:0', WORKER_THREADS: '2', LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error('server did not start:\n' + output)); }, 10000);
+    const onData = (chunk) => {
+      output += chunk;
+      const match = /listening on ([^\s]+):(\d+)/.exec(output);
+      if (match && !server.port) {
+        clearTimeout(timer);
+        server.port = Number(match[2]);
+        server.http = `http://127.0.0.1:${server.port}`;
+        server.ws = `ws://127.0.0.1:${server.port}/ws/sync`;
+        resolve(server);
+      }
+    };
+    proc.stdout.on('data', onData);
+    proc.stderr.on('data', onData);
+    proc.on('exit', (code) => { clearTimeout(timer); if (!server.port) reject(new Error(`server exited ${code}:\n${output}`)); });
+    const server = {
+      proc,
+      port: 0,
+      output: () => output,
+      rssKiB: () => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${proc.pid}/status`, 'utf8'))[1]),
+      async stop(signal = 'SIGTERM') {
+        if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
+        const exited = new Promise((res) => proc.once('exit', (code, sig) => res(code ?? sig)));
+        proc.kill(signal);
+        const killer = setTimeout(() => proc.kill('SIGKILL'), 10000);
+        const code = await exited;
+        clearTimeout(killer);
+        return code;
+      },
+    };
+  });
+}
+
+// A WebSocket client that records every message and lets a test wait for one.
+class Client {
+  constructor(url, options = {}) {
+    this.messages = [];
+    this.waiters = [];
+    this.ws = new WebSocket(url, options);
+    this.closed = new Promise((resolve) => this.ws.on('close', (code, reason) => resolve({ code, reason: String(reason) })));
+    this.ws.on('error', () => {});
+    this.ws.on('message', (data, isBinary) => {
+      const text = String(data);
+      let message;
+      try { message = JSON.parse(text); } catch { message = { unparsed: text, isBinary }; }
+      this.messages.push(message);
+      this.waiters = this.waiters.filter((w) => !(w.match(message) && (w.resolve(message), true)));
+    });
+  }
+
+  static async open(url, options) {
+    const client = new Client(url, options);
+    await new Promise((resolve, reject) => {
+      client.ws.once('open', resolve);
+      client.ws.once('unexpected-response', (req, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })));
+      client.ws.once('error', reject);
+    });
+    return client;
+  }
+
+  send(message) { this.ws.send(typeof message === 'string' ? message : JSON.stringify(message)); }
+
+  // Resolves with the first message (already received or future) that `match` accepts.
+  next(match = () => true, timeoutMs = 5000) {
+    if (typeof match === 'string') { const type = match; match = (m) => m.type === type; }
+    const seen = this.messages.find(match);
+    if (seen) { this.messages.splice(this.messages.indexOf(seen), 1); return Promise.resolve(seen); }
+    return new Promise((resolve, reject) => {
+      const waiter = { match, resolve: (m) => { clearTimeout(timer); this.messages.splice(this.messages.indexOf(m), 1); resolve(m); } };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new Error(`no matching message within ${timeoutMs} ms; got ${JSON.stringify(this.messages).slice(0, 500)}`));
+      }, timeoutMs);
+      this.waiters.push(waiter);
+    });
+  }
+
+  async request(message, timeoutMs) {
+    const id = message.id ?? `r${Math.random().toString(36).slice(2)}`;
+    this.send({ ...message, id });
+    return this.next((m) => m.id === id, timeoutMs);
+  }
+
+  close() { this.ws.close(); return this.closed; }
+  terminate() { this.ws.terminate(); }
+}
+
+async function postJson(url, body, headers = {}) {
+  const response = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const text = await response.text();
+  let json; try { json = JSON.parse(text); } catch { json = undefined; }
+  return { status: response.status, json, text };
+}
+
+async function getStatus(server) {
+  return (await fetch(`${server.http}/api/sync/status`)).json();
+}
+
+// Sends raw bytes on a TCP connection and returns everything the server answers.
+function rawExchange(port, bytes, timeoutMs = 3000) {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let received = '';
+    const done = () => { socket.destroy(); resolve(received); };
+    socket.setTimeout(timeoutMs, done);
+    socket.on('data', (d) => { received += d.toString('latin1'); });
+    socket.on('end', done);
+    socket.on('error', done);
+    socket.on('connect', () => socket.write(bytes));
+  });
+}
+
+async function waitFor(predicate, timeoutMs = 5000, stepMs = 20) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await predicate();
+    if (value) return value;
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+module.exports = { BIN, startServer, Client, postJson, getStatus, rawExchange, waitFor, sleep, WebSocket };

@@ -10,7 +10,7 @@ BUILD_PACKAGES=(build-essential cmake ninja-build pkg-config ccache
   libnats-dev libcpp-jwt-dev nlohmann-json3-dev libssl-dev libsimdjson-dev
   libspdlog-dev libfmt-dev libcli11-dev)
 # Extra packages for the tests: GoogleTest, Google Benchmark, nats-server, curl.
-TEST_PACKAGES=(libgtest-dev libgmock-dev libbenchmark-dev nats-server curl)
+TEST_PACKAGES=(libgtest-dev libgmock-dev libbenchmark-dev nats-server curl clang-format)
 
 log() { printf '==> %s\n' "$*"; }
 

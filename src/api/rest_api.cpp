@@ -54,7 +54,13 @@ HttpResponse RestApi::handle(const HttpRequest& request, MessageParser& parser) 
   }
 
   HttpResponse response;
-  if (route == nullptr) {
+  if (path == "/ws/sync") {
+    // A plain GET on the WebSocket endpoint (a browser tab, a health checker).
+    response = make_error_response(http::status::upgrade_required, "upgrade_required",
+                                   "/ws/sync is a WebSocket endpoint: send an Upgrade request", version,
+                                   keep_alive);
+    response.set(http::field::upgrade, "websocket");
+  } else if (route == nullptr) {
     response =
         make_error_response(http::status::not_found, "not_found",
                             "no such endpoint: " + std::string(path.substr(0, 200)), version, keep_alive);

@@ -160,17 +160,21 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
     setting.target = *value;
   }
 
+  // Upper bounds keep every deadline computed from these far from clock overflow.
   struct DurationSetting {
     const char* name;
     const std::string& text;
     Duration& target;
+    Duration max;
+    const char* max_text;
   };
+  using std::chrono::hours;
   const DurationSetting durations[] = {
-      {"WS_PING_INTERVAL", raw.ws_ping_interval, config.ws_ping_interval},
-      {"WS_PONG_WAIT", raw.ws_pong_wait, config.ws_pong_wait},
-      {"AUTH_TIMEOUT", raw.auth_timeout, config.auth_timeout},
-      {"JWT_LEEWAY", raw.jwt_leeway, config.jwt_leeway},
-      {"SHUTDOWN_TIMEOUT", raw.shutdown_timeout, config.shutdown_timeout},
+      {"WS_PING_INTERVAL", raw.ws_ping_interval, config.ws_ping_interval, hours(24), "24h"},
+      {"WS_PONG_WAIT", raw.ws_pong_wait, config.ws_pong_wait, hours(24), "24h"},
+      {"AUTH_TIMEOUT", raw.auth_timeout, config.auth_timeout, hours(24), "24h"},
+      {"JWT_LEEWAY", raw.jwt_leeway, config.jwt_leeway, hours(1), "1h"},
+      {"SHUTDOWN_TIMEOUT", raw.shutdown_timeout, config.shutdown_timeout, hours(1), "1h"},
   };
   for (const auto& setting : durations) {
     auto value = parse_duration(setting.text);
@@ -178,8 +182,13 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
       return fail(std::string(setting.name) + " '" + setting.text +
                   "' is not a duration (examples: 500ms, 54s, 2m)");
     }
+    if (*value < Duration::zero() || *value > setting.max) {
+      return fail(std::string(setting.name) + " '" + setting.text + "' must be between 0s and " +
+                  setting.max_text);
+    }
     setting.target = *value;
   }
+  if (config.auth_timeout <= Duration::zero()) return fail("AUTH_TIMEOUT must be > 0");
   if (config.ws_ping_interval <= Duration::zero()) return fail("WS_PING_INTERVAL must be > 0");
   if (config.ws_pong_wait <= config.ws_ping_interval) {
     return fail("WS_PONG_WAIT (" + raw.ws_pong_wait + ") must be longer than WS_PING_INTERVAL (" +

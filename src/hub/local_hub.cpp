@@ -60,14 +60,6 @@ bool LocalHub::unsubscribe(Subscriber& subscriber, std::string_view topic) {
   return true;
 }
 
-void LocalHub::change_user(Subscriber& subscriber, std::string_view user_id) {
-  auto it = entries_.find(&subscriber);
-  if (it == entries_.end() || it->second.user == user_id) return;
-  if (!it->second.user.empty()) erase_from(users_, it->second.user, &subscriber);
-  it->second.user.assign(user_id);
-  if (!user_id.empty()) users_[std::string(user_id)].push_back(&subscriber);
-}
-
 std::size_t LocalHub::deliver(const Publication& publication) const {
   const auto send_all = [&publication](const std::vector<Subscriber*>& list) {
     std::size_t sent = 0;

@@ -31,7 +31,6 @@ class LocalHub {
   // Both return false when nothing changed (already subscribed / not subscribed).
   bool subscribe(Subscriber& subscriber, std::string_view topic);
   bool unsubscribe(Subscriber& subscriber, std::string_view topic);
-  void change_user(Subscriber& subscriber, std::string_view user_id);
 
   // Hands the frame to every matching local connection; returns how many.
   std::size_t deliver(const Publication& publication) const;

@@ -48,6 +48,8 @@ bool optional_string(object obj, std::string_view key, std::string& out, std::st
   return true;
 }
 
+constexpr std::size_t kMaxIdBytes = 256;
+
 }  // namespace
 
 MessageParser::MessageParser() : impl_(std::make_unique<Impl>()) {}
@@ -64,6 +66,11 @@ ParseResult<ClientMessage> MessageParser::parse_client_message(std::string_view 
       return error(ErrorCode::invalid_message, "field 'id' must be a string or an integer");
     }
     msg.id = simdjson::minify(id);
+    // Echoed in every reply, so it must stay small (256 bytes plus the quotes).
+    if (msg.id.size() > kMaxIdBytes + 2) {
+      msg.id.clear();
+      return error(ErrorCode::invalid_message, "field 'id' must be at most 256 bytes");
+    }
   }
 
   std::string type_text;

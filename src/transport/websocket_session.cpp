@@ -79,7 +79,9 @@ void WebSocketSession::on_accept(boost::system::error_code ec) {
   if (!authenticated_) deadline_ = now + context().config.auth_timeout;
   open_ = true;
   context().registry.add(user_id_);
-  worker_.hub().add(*this, user_id_);
+  // An unauthenticated connection (JWT mode, no token yet) joins the hub only once it
+  // authenticates, so not even a broadcast reaches it before then.
+  if (authenticated_) worker_.hub().add(*this, user_id_);
   worker_.attach(*this);
   context().log.debug("connection {} open on worker {} (user '{}'{})", id(), worker_.index(), user_id_,
                       authenticated_ ? "" : ", awaiting auth");
@@ -164,7 +166,7 @@ void WebSocketSession::handle_auth(const ClientMessage& message) {
   }
   if (!authenticated_) {
     context().registry.change_user(user_id_, identity.user_id);
-    worker_.hub().change_user(*this, identity.user_id);
+    worker_.hub().add(*this, identity.user_id);
     user_id_ = std::move(identity.user_id);
     authenticated_ = true;
   }

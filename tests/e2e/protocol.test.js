@@ -6,7 +6,7 @@ const { startServer, Client, postJson, getStatus, waitFor, sleep } = require('./
 
 let server;
 before(async () => { server = await startServer(); });
-after(async () => { await server.stop(); });
+after(async () => { await server.stopClean(); });
 
 test('the spec JavaScript example: connect, subscribe, receive data', async () => {
   const client = await Client.open(`${server.ws}?user_id=user123`);

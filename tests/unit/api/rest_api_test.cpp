@@ -88,6 +88,9 @@ TEST(RestApi, StatusHasTheSpecFields) {
 TEST(RestApi, StatusCodesForBadRequests) {
   Fixture f;
   EXPECT_EQ(f.call(http::verb::get, "/nope").result(), http::status::not_found);
+  const auto plain_get = f.call(http::verb::get, "/ws/sync");
+  EXPECT_EQ(plain_get.result(), http::status::upgrade_required);
+  EXPECT_EQ(plain_get[http::field::upgrade], "websocket");
   EXPECT_EQ(f.call(http::verb::get, "/api/sync/publish").result(), http::status::method_not_allowed);
   EXPECT_EQ(f.call(http::verb::get, "/api/sync/publish")[http::field::allow], "POST");
   EXPECT_EQ(f.call(http::verb::delete_, "/api/sync/status").result(), http::status::method_not_allowed);

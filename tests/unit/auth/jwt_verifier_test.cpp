@@ -76,6 +76,18 @@ TEST(JwtVerifier, EnforcesTimeClaims) {
   EXPECT_EQ(std::get<AuthError>(later).code, ErrorCode::token_expired);
 }
 
+TEST(JwtVerifier, MistypedOrExtremeTimeClaims) {
+  JwtVerifier verifier(kSecret, 0s);
+  EXPECT_EQ(refused(verifier, make_token({{"sub", "u"}, {"exp", "tomorrow"}})), ErrorCode::auth_failed);
+  EXPECT_EQ(refused(verifier, make_token({{"sub", "u"}, {"nbf", "yesterday"}})), ErrorCode::auth_failed);
+  EXPECT_EQ(refused(verifier, make_token({{"sub", "u"}, {"exp", -5}})), ErrorCode::token_expired);
+  // Far-future expiry: accepted, with the deadline clamped to year 2255.
+  auto result = verifier.verify(make_token({{"sub", "u"}, {"exp", 9000000000000000000ULL}}),
+                                std::chrono::system_clock::now());
+  ASSERT_TRUE(std::holds_alternative<Identity>(result));
+  EXPECT_EQ(std::get<Identity>(result).expires->time_since_epoch(), std::chrono::seconds(9000000000));
+}
+
 TEST(JwtVerifier, LeewayForgivesSmallSkew) {
   JwtVerifier verifier(kSecret, 30s);
   auto result =
@@ -121,7 +133,10 @@ TEST(JwtVerifier, HostileTokensNeverCrash) {
         std::string("eyJhbGciOiJIUzI1NiJ9.bm90IGpzb24.sig"), std::string("eyJhbGciOjF9.e30.x"),
         std::string("W10.W10.W10"), std::string(100000, 'A'),
         std::string("eyJhbGciOiJIUzI1NiJ9.") + std::string(5000, '/') + ".x",
-        std::string("\xff\xfe.\x00.\x01", 7)}) {
+        std::string("\xff\xfe.\x00.\x01", 7), std::string("eyJhbGciOiJIUzI1NiJ9.\xc3\xa9\xff\x80.abcd"),
+        std::string("eyJhbGciOiJIUzI1NiJ9.e30=.abcd"), std::string("eyJhbGciOiJIUzI1NiJ9.e30.ab+/"),
+        std::string("eyJhbGciOiJIUzI1NiJ9.e30.a"), std::string("eyJhbGciOiJIUzI1NiJ9.e30."),
+        std::string("eyJhbGciOiJIUzI1NiJ9.e30.abcd.efgh"), std::string(" eyJhbGciOiJIUzI1NiJ9.e30.abcd")}) {
     EXPECT_EQ(refused(verifier, garbage), ErrorCode::auth_failed) << garbage.substr(0, 40);
   }
 }

@@ -72,6 +72,10 @@ TEST(Config, BadValuesExitWithOneClearLine) {
       {{"--log-level", "loud"}, "LOG_LEVEL"},
       {{"--worker-threads", "99999"}, "WORKER_THREADS"},
       {{"--no-such-flag"}, "no-such-flag"},
+      {{"--jwt-leeway", "2h"}, "JWT_LEEWAY"},
+      {{"--auth-timeout", "0s"}, "AUTH_TIMEOUT"},
+      {{"--shutdown-timeout", "9999999h"}, "SHUTDOWN_TIMEOUT"},
+      {{"--ws-pong-wait", "25h"}, "WS_PONG_WAIT"},
   };
   for (const auto& c : cases) {
     auto outcome = load(c.args);

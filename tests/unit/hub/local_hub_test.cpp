@@ -65,7 +65,10 @@ TEST(LocalHub, UserAndBroadcastTargets) {
             2U);
   EXPECT_EQ(hub.deliver({Publication::Target::all, "", std::make_shared<const std::string>("all"), 0}), 3U);
   EXPECT_EQ(b.frames, std::vector<std::string>{"all"});
-  hub.change_user(b, "alice");
+  hub.add(b, "bob");  // adding twice changes nothing
+  EXPECT_EQ(hub.connection_count(), 3U);
+  hub.remove(b);
+  hub.add(b, "alice");
   EXPECT_EQ(hub.deliver({Publication::Target::user, "alice", std::make_shared<const std::string>("q"), 0}),
             3U);
   EXPECT_EQ(hub.deliver({Publication::Target::user, "bob", std::make_shared<const std::string>("q"), 0}), 0U);

@@ -90,6 +90,10 @@ TEST(ClientMessage, RejectsHostileInputWithAClearCode) {
   EXPECT_EQ(bad(parser, R"({"type":"auth","token":1})").code, ErrorCode::invalid_message);
   EXPECT_EQ(bad(parser, R"({"type":"subscribe","topic":"a","id":{"x":1}})").code, ErrorCode::invalid_message);
   EXPECT_EQ(bad(parser, R"({"type":"subscribe","topic":"a","id":1.5})").code, ErrorCode::invalid_message);
+  EXPECT_EQ(bad(parser, R"({"type":"subscribe","topic":"a","id":")" + std::string(257, 'i') + "\"}").code,
+            ErrorCode::invalid_message);
+  const auto longest = R"({"type":"subscribe","topic":"a","id":")" + std::string(256, 'i') + "\"}";
+  EXPECT_TRUE(std::holds_alternative<ClientMessage>(parser.parse_client_message(longest)));
 }
 
 TEST(ClientMessage, ErrorsCarryTheRequestId) {

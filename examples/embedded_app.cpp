@@ -57,8 +57,8 @@ class AppConnection : public std::enable_shared_from_this<AppConnection> {
       response->body() = std::string(natsync::to_string(status)) + "\n";
     } else {
       const auto status = sync_.node().status();
-      response->body() = "hello from the application; " + std::to_string(status.connections) +
-                         " sync connections\n";
+      response->body() =
+          "hello from the application; " + std::to_string(status.connections) + " sync connections\n";
     }
     response->prepare_payload();
     http::async_write(socket_, *response,

@@ -56,9 +56,9 @@ HttpResponse RestApi::handle(const HttpRequest& request, MessageParser& parser) 
   HttpResponse response;
   if (path == "/ws/sync") {
     // A plain GET on the WebSocket endpoint (a browser tab, a health checker).
-    response = make_error_response(http::status::upgrade_required, "upgrade_required",
-                                   "/ws/sync is a WebSocket endpoint: send an Upgrade request", version,
-                                   keep_alive);
+    response =
+        make_error_response(http::status::upgrade_required, "upgrade_required",
+                            "/ws/sync is a WebSocket endpoint: send an Upgrade request", version, keep_alive);
     response.set(http::field::upgrade, "websocket");
   } else if (route == nullptr) {
     response =

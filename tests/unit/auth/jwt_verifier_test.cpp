@@ -127,16 +127,26 @@ TEST(JwtVerifier, RefusesBadSignaturesAndClaims) {
 
 TEST(JwtVerifier, HostileTokensNeverCrash) {
   JwtVerifier verifier(kSecret, 0s);
-  for (const std::string& garbage :
-       {std::string(""), std::string("."), std::string(".."), std::string("a.b.c"), std::string("...."),
-        std::string("e30.e30.e30"), std::string("!!!.@@@.###"),
-        std::string("eyJhbGciOiJIUzI1NiJ9.bm90IGpzb24.sig"), std::string("eyJhbGciOjF9.e30.x"),
-        std::string("W10.W10.W10"), std::string(100000, 'A'),
-        std::string("eyJhbGciOiJIUzI1NiJ9.") + std::string(5000, '/') + ".x",
-        std::string("\xff\xfe.\x00.\x01", 7), std::string("eyJhbGciOiJIUzI1NiJ9.\xc3\xa9\xff\x80.abcd"),
-        std::string("eyJhbGciOiJIUzI1NiJ9.e30=.abcd"), std::string("eyJhbGciOiJIUzI1NiJ9.e30.ab+/"),
-        std::string("eyJhbGciOiJIUzI1NiJ9.e30.a"), std::string("eyJhbGciOiJIUzI1NiJ9.e30."),
-        std::string("eyJhbGciOiJIUzI1NiJ9.e30.abcd.efgh"), std::string(" eyJhbGciOiJIUzI1NiJ9.e30.abcd")}) {
+  for (const std::string& garbage : {std::string(""),
+                                     std::string("."),
+                                     std::string(".."),
+                                     std::string("a.b.c"),
+                                     std::string("...."),
+                                     std::string("e30.e30.e30"),
+                                     std::string("!!!.@@@.###"),
+                                     std::string("eyJhbGciOiJIUzI1NiJ9.bm90IGpzb24.sig"),
+                                     std::string("eyJhbGciOjF9.e30.x"),
+                                     std::string("W10.W10.W10"),
+                                     std::string(100000, 'A'),
+                                     std::string("eyJhbGciOiJIUzI1NiJ9.") + std::string(5000, '/') + ".x",
+                                     std::string("\xff\xfe.\x00.\x01", 7),
+                                     std::string("eyJhbGciOiJIUzI1NiJ9.\xc3\xa9\xff\x80.abcd"),
+                                     std::string("eyJhbGciOiJIUzI1NiJ9.e30=.abcd"),
+                                     std::string("eyJhbGciOiJIUzI1NiJ9.e30.ab+/"),
+                                     std::string("eyJhbGciOiJIUzI1NiJ9.e30.a"),
+                                     std::string("eyJhbGciOiJIUzI1NiJ9.e30."),
+                                     std::string("eyJhbGciOiJIUzI1NiJ9.e30.abcd.efgh"),
+                                     std::string(" eyJhbGciOiJIUzI1NiJ9.e30.abcd")}) {
     EXPECT_EQ(refused(verifier, garbage), ErrorCode::auth_failed) << garbage.substr(0, 40);
   }
 }

@@ -12,7 +12,7 @@ BUILD_PACKAGES=(build-essential cmake ninja-build pkg-config ccache
 # Extra packages for the tests: GoogleTest, Google Benchmark, nats-server, curl.
 TEST_PACKAGES=(libgtest-dev libgmock-dev libbenchmark-dev nats-server curl clang-format)
 
-log() { printf '==> %s\n' "$*"; }
+log() { printf '==> [%4ss] %s\n' "$SECONDS" "$*"; }
 
 # Runs a command with its output captured; shows the output only if it fails.
 quietly() {
@@ -66,6 +66,8 @@ build_tree() {
     quietly cmake -S "$NATSYNC_ROOT" -B "$dir" -G Ninja "$@"
     printf '%s' "$*" >"$stamp"
   fi
-  log "building ${dir#"$NATSYNC_ROOT"/}"
-  quietly ninja -C "$dir"
+  if ! ninja -C "$dir" -n 2>/dev/null | grep -q 'no work to do'; then
+    log "building ${dir#"$NATSYNC_ROOT"/}"
+    quietly ninja -C "$dir"
+  fi
 }

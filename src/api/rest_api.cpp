@@ -21,6 +21,21 @@ HttpResponse json_response(http::status status, std::string body, unsigned versi
   return response;
 }
 
+std::string status_json(const NodeStatus& status) {
+  const auto& broker = status.broker;
+  std::string out = R"({"status":"running","clients":)" + std::to_string(status.clients) +
+                    R"(,"connections":)" + std::to_string(status.connections) + R"(,"timestamp":)" +
+                    std::to_string(status.timestamp) + R"(,"node":)" + json_quote(broker.node_id) +
+                    R"(,"broker":)" + json_quote(broker.name) + R"(,"broker_connected":)" +
+                    (broker.connected ? "true" : "false");
+  if (broker.name != "memory") {
+    out += R"(,"cluster":{"nodes":)" + std::to_string(broker.nodes) + R"(,"connections":)" +
+           std::to_string(broker.cluster_connections) + R"(},"broker_subscriptions":)" +
+           std::to_string(broker.subscriptions);
+  }
+  return out + "}";
+}
+
 std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
 
 struct Route {
@@ -79,14 +94,7 @@ HttpResponse RestApi::handle(const HttpRequest& request, MessageParser& parser) 
   } else if (path == "/healthz") {
     response = json_response(http::status::ok, R"({"status":"ok"})", version, keep_alive);
   } else if (path == "/api/sync/status") {
-    const auto status = node_.status();
-    response =
-        json_response(http::status::ok,
-                      R"({"status":"running","clients":)" + std::to_string(status.clients) +
-                          R"(,"connections":)" + std::to_string(status.connections) + R"(,"timestamp":)" +
-                          std::to_string(status.timestamp) + R"(,"broker":)" + json_quote(status.broker) +
-                          R"(,"broker_connected":)" + (status.broker_connected ? "true" : "false") + "}",
-                      version, keep_alive);
+    response = json_response(http::status::ok, status_json(node_.status()), version, keep_alive);
   } else {
     response = publish(request, parser,
                        path == "/api/sync/broadcast" ? PublishKind::broadcast : PublishKind::topic_or_user);
@@ -119,15 +127,23 @@ HttpResponse RestApi::publish(const HttpRequest& request, MessageParser& parser,
   }
   auto& body = std::get<PublishRequest>(parsed);
   std::string reply;
+  PublishStatus status = PublishStatus::ok;
   if (kind == PublishKind::broadcast) {
-    node_.publish_validated(Publication::Target::all, {}, body.data);
+    status = node_.publish_validated(Publication::Target::all, {}, body.data);
     reply = R"({"status":"ok"})";
   } else if (!body.topic.empty()) {
     reply = R"({"status":"ok","topic":)" + json_quote(body.topic) + "}";
-    node_.publish_validated(Publication::Target::topic, std::move(body.topic), body.data);
+    status = node_.publish_validated(Publication::Target::topic, std::move(body.topic), body.data);
   } else {
     reply = R"({"status":"ok","user_id":)" + json_quote(body.user_id) + "}";
-    node_.publish_validated(Publication::Target::user, std::move(body.user_id), body.data);
+    status = node_.publish_validated(Publication::Target::user, std::move(body.user_id), body.data);
+  }
+  if (status == PublishStatus::broker_unavailable) {
+    // Never silently dropped: the caller learns that other nodes did not get it.
+    auto response = make_error_response(http::status::service_unavailable, "broker_unavailable",
+                                        to_string(status), version, keep_alive);
+    response.set(http::field::retry_after, "1");
+    return response;
   }
   return json_response(http::status::ok, std::move(reply), version, keep_alive);
 }

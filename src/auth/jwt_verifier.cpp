@@ -7,7 +7,7 @@
 namespace natsync {
 namespace {
 
-constexpr std::size_t kMaxTokenLength = 8 * 1024;
+constexpr std::size_t kMaxTokenLength = std::size_t{8} * 1024;
 
 // The latest `exp` kept as is (year 2255); later values are clamped to it, because
 // system_clock counts nanoseconds in 64 bits and ends in 2262.

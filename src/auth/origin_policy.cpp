@@ -16,7 +16,7 @@ std::string normalise(std::string_view origin) {
 
 }  // namespace
 
-OriginPolicy::OriginPolicy(std::vector<std::string> allowed) {
+OriginPolicy::OriginPolicy(const std::vector<std::string>& allowed) {
   for (const auto& entry : allowed) {
     if (entry == "*") allow_any_ = true;
     allowed_.push_back(normalise(entry));

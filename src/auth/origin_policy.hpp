@@ -12,7 +12,7 @@ class OriginPolicy {
  public:
   // An empty list or an entry "*" allows every origin. Entries are compared
   // case-insensitively with the Origin header, without a trailing slash.
-  explicit OriginPolicy(std::vector<std::string> allowed);
+  explicit OriginPolicy(const std::vector<std::string>& allowed);
 
   bool allows(std::string_view origin_header) const;
 

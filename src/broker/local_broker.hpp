@@ -1,5 +1,6 @@
 #pragma once
-// The standalone broker: one node, so "every node" is this one's hub.
+// The standalone broker: one node, so "every node" is this one's hub, and interest
+// needs no subscription anywhere.
 #include "broker/broker.hpp"
 #include "hub/hub.hpp"
 
@@ -7,14 +8,19 @@ namespace natsync {
 
 class LocalBroker final : public Broker {
  public:
-  explicit LocalBroker(const Hub& hub) : hub_(hub) {}
+  LocalBroker(const Hub& hub, std::string node_id) : hub_(hub), node_id_(std::move(node_id)) {}
 
-  void publish(PublicationPtr publication) override;
-  std::string_view name() const override { return "memory"; }
-  bool connected() const override { return true; }
+  bool publish(PublicationPtr publication) override;
+  void interest_gained(Channel /*channel*/, const std::string& /*key*/, ReadyFn on_ready) override {
+    on_ready();
+  }
+  void interest_lost(Channel /*channel*/, const std::string& /*key*/) override {}
+  void when_ready(Channel /*channel*/, const std::string& /*key*/, ReadyFn on_ready) override { on_ready(); }
+  BrokerStatus status() const override;
 
  private:
   const Hub& hub_;
+  std::string node_id_;
 };
 
 }  // namespace natsync

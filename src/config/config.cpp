@@ -1,12 +1,29 @@
 #include "config/config.hpp"
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <charconv>
 #include <cstdlib>
+#include <cstring>
+#include <random>
 #include <thread>
+
+#include "broker/subjects.hpp"
 
 namespace natsync {
 namespace {
+
+// host name plus 6 random hex digits: readable in logs, unique across restarts.
+std::string generate_node_id() {
+  char host[256] = {0};
+  if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') std::strcpy(host, "natsync");
+  std::random_device random;
+  constexpr std::string_view digits = "0123456789abcdef";
+  std::string id = std::string(host) + "-";
+  for (int i = 0; i < 6; ++i) id.push_back(digits[random() % 16]);
+  return id;
+}
 
 std::optional<std::size_t> parse_size(std::string_view text) {
   std::size_t value = 0;
@@ -49,6 +66,8 @@ struct RawSettings {
   std::string auth_timeout = "10s";
   std::string jwt_leeway = "0s";
   std::string shutdown_timeout = "5s";
+  std::string nats_url;
+  std::string nats_reconnect_buffer = "8388608";
 };
 
 }  // namespace
@@ -108,7 +127,13 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
       "comma list of allowed Origin values; empty = any");
   add("--log-level", raw.log_level, "LOG_LEVEL", "debug|info|warn|error");
   add("--worker-threads", raw.worker_threads, "WORKER_THREADS", "I/O threads; 0 = one per core");
-  add("--nats-url", config.nats_url, "NATS_URL", "NATS servers (multi-node mode; reserved)");
+  add("--nats-url", raw.nats_url, "NATS_URL",
+      "comma list of NATS servers (nats://host:4222,...); set = multi-node mode");
+  add("--nats-subject-prefix", config.nats_subject_prefix, "NATS_SUBJECT_PREFIX",
+      "first subject tokens of everything natsync sends on NATS");
+  add("--nats-reconnect-buffer", raw.nats_reconnect_buffer, "NATS_RECONNECT_BUFFER",
+      "bytes of publishes buffered while NATS is unreachable (then 503)");
+  add("--node-id", config.node_id, "NODE_ID", "this node's id in the cluster (default: host-random)");
   add("--http-max-body-size", raw.http_max_body_size, "HTTP_MAX_BODY_SIZE",
       "largest REST request body, bytes (413 above)");
   add("--auth-timeout", raw.auth_timeout, "AUTH_TIMEOUT",
@@ -150,6 +175,7 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
       {"WS_MAX_MESSAGE_SIZE", raw.ws_max_message_size, config.ws_max_message_size, 16},
       {"WS_MAX_QUEUE_BYTES", raw.ws_max_queue_bytes, config.ws_max_queue_bytes, 1024},
       {"HTTP_MAX_BODY_SIZE", raw.http_max_body_size, config.http_max_body_size, 16},
+      {"NATS_RECONNECT_BUFFER", raw.nats_reconnect_buffer, config.nats_reconnect_buffer, 1024},
   };
   for (const auto& setting : sizes) {
     auto value = parse_size(setting.text);
@@ -207,6 +233,22 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
   if (config.worker_threads == 0) config.worker_threads = std::max(1U, std::thread::hardware_concurrency());
 
   config.allowed_origins = split_list(raw.allowed_origins);
+
+  config.nats_servers = split_list(raw.nats_url);
+  for (const auto& server : config.nats_servers) {
+    if (server.find("://") == std::string::npos && server.find(':') == std::string::npos) {
+      return fail("NATS_URL entry '" + server + "' is not a server address (nats://host:port)");
+    }
+  }
+  if (!SubjectMap::valid_prefix(config.nats_subject_prefix)) {
+    return fail("NATS_SUBJECT_PREFIX '" + config.nats_subject_prefix +
+                "' must be dot-separated tokens of [A-Za-z0-9_:-]");
+  }
+  if (config.nats_reconnect_buffer > std::size_t{1} << 30) {
+    return fail("NATS_RECONNECT_BUFFER must be at most 1 GiB");
+  }
+  if (config.node_id.empty()) config.node_id = generate_node_id();
+  if (config.node_id.size() > 128) return fail("NODE_ID must be at most 128 bytes");
   return {std::move(config), 0, {}};
 }
 

@@ -27,15 +27,19 @@ struct Config {
   std::size_t ws_write_buffer_size = 1024;
   Duration ws_ping_interval = std::chrono::seconds(54);
   Duration ws_pong_wait = std::chrono::seconds(60);
-  std::size_t ws_max_message_size = 64 * 1024;
+  std::size_t ws_max_message_size = std::size_t{64} * 1024;
   // Bytes queued for one connection before it is cut off as a slow consumer.
-  std::size_t ws_max_queue_bytes = 1024 * 1024;
+  std::size_t ws_max_queue_bytes = std::size_t{1024} * 1024;
   std::vector<std::string> allowed_origins;  // empty: any origin
   LogLevel log_level = LogLevel::info;
   unsigned worker_threads = 0;  // 0: one per core
-  std::string nats_url;         // reserved for the multi-node broker
-  std::size_t http_max_body_size = 1024 * 1024;
-  std::size_t http_max_header_size = 8 * 1024;
+  // Multi-node mode (docs/cluster.md): empty = standalone.
+  std::vector<std::string> nats_servers;
+  std::string nats_subject_prefix = "natsync";
+  std::size_t nats_reconnect_buffer = std::size_t{8} * 1024 * 1024;
+  std::string node_id;  // unique per node; generated (host name + random) when not given
+  std::size_t http_max_body_size = std::size_t{1024} * 1024;
+  std::size_t http_max_header_size = std::size_t{8} * 1024;
   Duration auth_timeout = std::chrono::seconds(10);
   Duration jwt_leeway = std::chrono::seconds(0);
   Duration shutdown_timeout = std::chrono::seconds(5);

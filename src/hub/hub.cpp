@@ -4,7 +4,7 @@
 
 namespace natsync {
 
-void Hub::dispatch(PublicationPtr publication) const {
+void Hub::dispatch(const PublicationPtr& publication) const {
   for (const auto& shard : shards_) {
     boost::asio::post(shard.executor, [local = shard.local, publication] { local->deliver(*publication); });
   }

@@ -21,10 +21,10 @@ class Hub {
   };
 
   // Shards are added while the server is assembled, before any dispatch.
-  void add_shard(Shard shard) { shards_.push_back(shard); }
+  void add_shard(const Shard& shard) { shards_.push_back(shard); }
 
   // Thread-safe; returns at once. Delivery happens on each worker's thread.
-  void dispatch(PublicationPtr publication) const;
+  void dispatch(const PublicationPtr& publication) const;
 
   std::size_t shard_count() const { return shards_.size(); }
 

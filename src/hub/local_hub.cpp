@@ -9,55 +9,65 @@ std::size_t LocalHub::StringHash::operator()(std::string_view s) const noexcept 
   return boost::hash_range(s.begin(), s.end());
 }
 
-void LocalHub::erase_from(Index& index, std::string_view key, Subscriber* subscriber) {
+bool LocalHub::erase_from(Index& index, std::string_view key, Subscriber* subscriber) {
   auto it = index.find(key);
-  if (it == index.end()) return;
+  if (it == index.end()) return false;
   auto& list = it->second;
   // Order among subscribers carries no meaning, so swap-and-pop is enough.
   if (auto pos = std::find(list.begin(), list.end(), subscriber); pos != list.end()) {
     *pos = list.back();
     list.pop_back();
   }
-  if (list.empty()) index.erase(it);
+  if (!list.empty()) return false;
+  index.erase(it);
+  return true;
 }
 
-void LocalHub::add(Subscriber& subscriber, std::string_view user_id) {
+bool LocalHub::add(Subscriber& subscriber, std::string_view user_id) {
   auto [it, inserted] = entries_.try_emplace(&subscriber);
-  if (!inserted) return;
+  if (!inserted || user_id.empty()) return false;
   it->second.user.assign(user_id);
-  if (!user_id.empty()) users_[std::string(user_id)].push_back(&subscriber);
+  auto& list = users_[std::string(user_id)];
+  list.push_back(&subscriber);
+  return list.size() == 1;
 }
 
-void LocalHub::remove(Subscriber& subscriber) {
+std::vector<LocalHub::Key> LocalHub::remove(Subscriber& subscriber) {
+  std::vector<Key> vanished;
   auto it = entries_.find(&subscriber);
-  if (it == entries_.end()) return;
-  for (const auto& topic : it->second.topics) erase_from(topics_, topic, &subscriber);
-  if (!it->second.user.empty()) erase_from(users_, it->second.user, &subscriber);
+  if (it == entries_.end()) return vanished;
+  for (auto& topic : it->second.topics) {
+    if (erase_from(topics_, topic, &subscriber)) vanished.push_back({Channel::topic, std::move(topic)});
+  }
+  if (!it->second.user.empty() && erase_from(users_, it->second.user, &subscriber)) {
+    vanished.push_back({Channel::user, std::move(it->second.user)});
+  }
   entries_.erase(it);
+  return vanished;
 }
 
 bool LocalHub::contains(Subscriber& subscriber) const { return entries_.contains(&subscriber); }
 
-bool LocalHub::subscribe(Subscriber& subscriber, std::string_view topic) {
+IndexChange LocalHub::subscribe(Subscriber& subscriber, std::string_view topic) {
   auto it = entries_.find(&subscriber);
-  if (it == entries_.end()) return false;
+  if (it == entries_.end()) return IndexChange::unchanged;
   auto& topics = it->second.topics;
-  if (std::find(topics.begin(), topics.end(), topic) != topics.end()) return false;
+  if (std::find(topics.begin(), topics.end(), topic) != topics.end()) return IndexChange::unchanged;
   topics.emplace_back(topic);
-  topics_[std::string(topic)].push_back(&subscriber);
-  return true;
+  auto& list = topics_[std::string(topic)];
+  list.push_back(&subscriber);
+  return list.size() == 1 ? IndexChange::key_appeared : IndexChange::changed;
 }
 
-bool LocalHub::unsubscribe(Subscriber& subscriber, std::string_view topic) {
+IndexChange LocalHub::unsubscribe(Subscriber& subscriber, std::string_view topic) {
   auto it = entries_.find(&subscriber);
-  if (it == entries_.end()) return false;
+  if (it == entries_.end()) return IndexChange::unchanged;
   auto& topics = it->second.topics;
   auto pos = std::find(topics.begin(), topics.end(), topic);
-  if (pos == topics.end()) return false;
+  if (pos == topics.end()) return IndexChange::unchanged;
   *pos = std::move(topics.back());
   topics.pop_back();
-  erase_from(topics_, topic, &subscriber);
-  return true;
+  return erase_from(topics_, topic, &subscriber) ? IndexChange::key_vanished : IndexChange::changed;
 }
 
 std::size_t LocalHub::deliver(const Publication& publication) const {

@@ -17,20 +17,33 @@
 #include <string_view>
 #include <vector>
 
+#include "hub/channel.hpp"
 #include "hub/publication.hpp"
 #include "hub/subscriber.hpp"
 
 namespace natsync {
 
+// What a change did to the index; key_appeared/key_vanished mean this worker gained
+// its first / lost its last local subscriber of the key (what the broker must hear).
+enum class IndexChange { unchanged, changed, key_appeared, key_vanished };
+
 class LocalHub {
  public:
-  void add(Subscriber& subscriber, std::string_view user_id);
-  void remove(Subscriber& subscriber);
+  struct Key {
+    Channel channel;
+    std::string name;
+    bool operator==(const Key&) const = default;
+  };
+
+  // Returns true when this is the worker's first connection of a (non-empty) user.
+  bool add(Subscriber& subscriber, std::string_view user_id);
+  // Returns the keys (topics, user) that have no local subscriber left.
+  std::vector<Key> remove(Subscriber& subscriber);
   bool contains(Subscriber& subscriber) const;
 
-  // Both return false when nothing changed (already subscribed / not subscribed).
-  bool subscribe(Subscriber& subscriber, std::string_view topic);
-  bool unsubscribe(Subscriber& subscriber, std::string_view topic);
+  // unchanged: already subscribed / not subscribed (both are fine: idempotent).
+  IndexChange subscribe(Subscriber& subscriber, std::string_view topic);
+  IndexChange unsubscribe(Subscriber& subscriber, std::string_view topic);
 
   // Hands the frame to every matching local connection; returns how many.
   std::size_t deliver(const Publication& publication) const;
@@ -56,7 +69,8 @@ class LocalHub {
   };
   using Index = boost::unordered_flat_map<std::string, std::vector<Subscriber*>, StringHash, StringEqual>;
 
-  static void erase_from(Index& index, std::string_view key, Subscriber* subscriber);
+  // Returns true when the key's list became empty (and was erased).
+  static bool erase_from(Index& index, std::string_view key, Subscriber* subscriber);
 
   boost::unordered_flat_map<Subscriber*, Entry> entries_;
   Index topics_;

@@ -53,6 +53,12 @@ constexpr std::size_t kMaxIdBytes = 256;
 }  // namespace
 
 MessageParser::MessageParser() : impl_(std::make_unique<Impl>()) {}
+
+std::optional<std::string> MessageParser::compact_json(std::string_view text) {
+  element doc;
+  if (impl_->parser.parse(text.data(), text.size(), true).get(doc) != simdjson::SUCCESS) return std::nullopt;
+  return simdjson::minify(doc);
+}
 MessageParser::~MessageParser() = default;
 
 ParseResult<ClientMessage> MessageParser::parse_client_message(std::string_view frame) {

@@ -8,9 +8,15 @@ std::string json_quote(std::string_view text) {
   return boost::json::serialize(boost::json::string_view(text.data(), text.size()));
 }
 
+namespace {
+constexpr std::string_view kTopicHead = R"({"type":"data","topic":")";
+constexpr std::string_view kTopicMid = R"(","data":)";
+constexpr std::string_view kDirectHead = R"({"type":"data","data":)";
+}  // namespace
+
 Frame make_topic_data_frame(std::string_view topic, std::string_view data_json) {
-  constexpr std::string_view head = R"({"type":"data","topic":")";
-  constexpr std::string_view mid = R"(","data":)";
+  constexpr std::string_view head = kTopicHead;
+  constexpr std::string_view mid = kTopicMid;
   std::string out;
   out.reserve(head.size() + topic.size() + mid.size() + data_json.size() + 1);
   out.append(head).append(topic).append(mid).append(data_json).push_back('}');
@@ -18,11 +24,20 @@ Frame make_topic_data_frame(std::string_view topic, std::string_view data_json) 
 }
 
 Frame make_direct_data_frame(std::string_view data_json) {
-  constexpr std::string_view head = R"({"type":"data","data":)";
+  constexpr std::string_view head = kDirectHead;
   std::string out;
   out.reserve(head.size() + data_json.size() + 1);
   out.append(head).append(data_json).push_back('}');
   return std::make_shared<const std::string>(std::move(out));
+}
+
+std::string_view frame_data(std::string_view frame) {
+  std::size_t begin = kDirectHead.size();
+  if (frame.starts_with(kTopicHead)) {
+    // Topics never contain '"', so the first `","data":` ends the topic.
+    begin = frame.find(kTopicMid, kTopicHead.size()) + kTopicMid.size();
+  }
+  return frame.substr(begin, frame.size() - begin - 1);
 }
 
 std::string encode_connect(std::string_view client_id, std::string_view user_id) {

@@ -19,6 +19,9 @@ using Frame = std::shared_ptr<const std::string>;
 Frame make_topic_data_frame(std::string_view topic, std::string_view data_json);
 // {"type":"data","data":D}: messages to one user, and broadcasts.
 Frame make_direct_data_frame(std::string_view data_json);
+// The data JSON inside a frame made by one of the two functions above (what travels
+// between nodes, so that the receiving node builds its frame without re-encoding).
+std::string_view frame_data(std::string_view frame);
 
 std::string encode_connect(std::string_view client_id, std::string_view user_id);
 // Ack of subscribe/unsubscribe/sync/disconnect: {"type":…,"topic":…,"id":…}.

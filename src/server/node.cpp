@@ -27,59 +27,55 @@ std::string_view to_string(PublishStatus status) {
     case PublishStatus::invalid_topic: return "invalid topic";
     case PublishStatus::invalid_user: return "invalid user id (1-256 bytes)";
     case PublishStatus::invalid_data: return "data is not one valid JSON value";
+    case PublishStatus::broker_unavailable:
+      return "delivered locally, but the broker to other nodes is unavailable";
   }
   return "unknown";
 }
 
-void Node::publish_validated(Publication::Target target, std::string key, std::string_view compact_json,
-                             std::uint64_t exclude_connection) {
+PublishStatus Node::publish_validated(Publication::Target target, std::string key,
+                                      std::string_view compact_json, std::uint64_t exclude_connection) {
   auto publication = std::make_shared<Publication>();
   publication->target = target;
   publication->frame = target == Publication::Target::topic ? make_topic_data_frame(key, compact_json)
                                                             : make_direct_data_frame(compact_json);
   publication->key = std::move(key);
   publication->exclude_connection = exclude_connection;
-  broker_.publish(std::move(publication));
+  return broker_.publish(std::move(publication)) ? PublishStatus::ok : PublishStatus::broker_unavailable;
 }
 
 PublishStatus Node::publish_json(std::string_view topic, std::string_view data_json) {
   if (!is_valid_topic(topic)) return PublishStatus::invalid_topic;
   auto data = compact(data_json);
   if (!data) return PublishStatus::invalid_data;
-  publish_validated(Publication::Target::topic, std::string(topic), *data);
-  return PublishStatus::ok;
+  return publish_validated(Publication::Target::topic, std::string(topic), *data);
 }
 
 PublishStatus Node::publish(std::string_view topic, const boost::json::value& data) {
   if (!is_valid_topic(topic)) return PublishStatus::invalid_topic;
-  publish_validated(Publication::Target::topic, std::string(topic), boost::json::serialize(data));
-  return PublishStatus::ok;
+  return publish_validated(Publication::Target::topic, std::string(topic), boost::json::serialize(data));
 }
 
 PublishStatus Node::publish_to_user_json(std::string_view user_id, std::string_view data_json) {
   if (!valid_user(user_id)) return PublishStatus::invalid_user;
   auto data = compact(data_json);
   if (!data) return PublishStatus::invalid_data;
-  publish_validated(Publication::Target::user, std::string(user_id), *data);
-  return PublishStatus::ok;
+  return publish_validated(Publication::Target::user, std::string(user_id), *data);
 }
 
 PublishStatus Node::publish_to_user(std::string_view user_id, const boost::json::value& data) {
   if (!valid_user(user_id)) return PublishStatus::invalid_user;
-  publish_validated(Publication::Target::user, std::string(user_id), boost::json::serialize(data));
-  return PublishStatus::ok;
+  return publish_validated(Publication::Target::user, std::string(user_id), boost::json::serialize(data));
 }
 
 PublishStatus Node::broadcast_json(std::string_view data_json) {
   auto data = compact(data_json);
   if (!data) return PublishStatus::invalid_data;
-  publish_validated(Publication::Target::all, {}, *data);
-  return PublishStatus::ok;
+  return publish_validated(Publication::Target::all, {}, *data);
 }
 
 PublishStatus Node::broadcast(const boost::json::value& data) {
-  publish_validated(Publication::Target::all, {}, boost::json::serialize(data));
-  return PublishStatus::ok;
+  return publish_validated(Publication::Target::all, {}, boost::json::serialize(data));
 }
 
 NodeStatus Node::status() const {
@@ -89,8 +85,7 @@ NodeStatus Node::status() const {
   status.timestamp =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
           .count();
-  status.broker = std::string(broker_.name());
-  status.broker_connected = broker_.connected();
+  status.broker = broker_.status();
   return status;
 }
 

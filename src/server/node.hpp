@@ -12,7 +12,9 @@
 
 namespace natsync {
 
-enum class PublishStatus { ok, invalid_topic, invalid_user, invalid_data };
+// broker_unavailable: delivered to this node's connections, but it could not be
+// handed to the other nodes (NATS down and its reconnect buffer full).
+enum class PublishStatus { ok, invalid_topic, invalid_user, invalid_data, broker_unavailable };
 
 std::string_view to_string(PublishStatus status);
 
@@ -20,8 +22,7 @@ struct NodeStatus {
   std::size_t clients = 0;      // distinct users (anonymous connections count one each)
   std::size_t connections = 0;  // open WebSocket connections
   std::int64_t timestamp = 0;   // unix seconds
-  std::string broker;           // "memory" or "nats"
-  bool broker_connected = true;
+  BrokerStatus broker;
 };
 
 class Node {
@@ -41,8 +42,8 @@ class Node {
 
   // For the server's own paths, whose input is already validated: `key` checked by
   // the topic/user rules, `compact_json` produced by our parser. Encodes once.
-  void publish_validated(Publication::Target target, std::string key, std::string_view compact_json,
-                         std::uint64_t exclude_connection = 0);
+  PublishStatus publish_validated(Publication::Target target, std::string key, std::string_view compact_json,
+                                  std::uint64_t exclude_connection = 0);
 
  private:
   Broker& broker_;

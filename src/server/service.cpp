@@ -33,10 +33,10 @@ Service::Service(Config config, std::shared_ptr<spdlog::logger> log)
       log_(log ? std::move(log) : default_logger(config_.log_level)),
       auth_(config_),
       origins_(config_.allowed_origins),
-      broker_(hub_),
-      node_(broker_, registry_),
+      broker_(make_broker()),
+      node_(*broker_, registry_),
       rest_(node_, auth_, origins_),
-      context_{config_, node_, auth_, origins_, rest_, registry_, *log_} {
+      context_{config_, node_, *broker_, auth_, origins_, rest_, registry_, *log_} {
   for (unsigned i = 0; i < config_.worker_threads; ++i) {
     auto worker = std::make_unique<Worker>(i, context_);
     hub_.add_shard(Hub::Shard{worker->io_context().get_executor(), &worker->hub()});
@@ -45,6 +45,18 @@ Service::Service(Config config, std::shared_ptr<spdlog::logger> log)
 }
 
 Service::~Service() { stop(); }
+
+std::unique_ptr<Broker> Service::make_broker() {
+  if (config_.nats_servers.empty()) return std::make_unique<LocalBroker>(hub_, config_.node_id);
+  NatsSettings settings;
+  settings.servers = config_.nats_servers;
+  settings.subject_prefix = config_.nats_subject_prefix;
+  settings.node_id = config_.node_id;
+  settings.reconnect_buffer_bytes = config_.nats_reconnect_buffer;
+  auto broker = std::make_unique<NatsBroker>(std::move(settings), hub_, registry_, *log_);
+  nats_ = broker.get();
+  return broker;
+}
 
 void Service::start(bool listen) {
   if (listen) {
@@ -63,6 +75,7 @@ void Service::start(bool listen) {
                                std::to_string(config_.listen.port) + ": " + e.code().message());
     }
   }
+  if (nats_) nats_->start();
   for (auto& worker : workers_) worker->start();
   running_ = true;
 
@@ -72,14 +85,11 @@ void Service::start(bool listen) {
   if (config_.api_key.empty()) {
     log_->warn("SYNC_API_KEY is not set: anyone who reaches the REST API can publish and broadcast");
   }
-  if (!config_.nats_url.empty()) {
-    log_->warn("NATS_URL is set but the NATS broker is not built yet: running standalone");
-  }
   if (listener_) {
     listener_->run();
     const auto endpoint = listener_->local_endpoint();
-    log_->info("natsync listening on {}:{} ({} workers, broker {})", endpoint.address().to_string(),
-               endpoint.port(), workers_.size(), broker_.name());
+    log_->info("natsync listening on {}:{} ({} workers, broker {}, node {})", endpoint.address().to_string(),
+               endpoint.port(), workers_.size(), broker_->status().name, config_.node_id);
   }
 }
 
@@ -96,6 +106,8 @@ void Service::stop() {
   if (registry_.connections() > 0) {
     log_->warn("shutdown timeout: cutting {} connections that did not close", registry_.connections());
   }
+  // Before the workers go: nothing from NATS may be dispatched to them after this.
+  if (nats_) nats_->stop();
   for (auto& worker : workers_) worker->stop();
   log_->info("stopped");
 }

@@ -12,6 +12,7 @@
 
 #include "api/rest_api.hpp"
 #include "broker/local_broker.hpp"
+#include "broker/nats_broker.hpp"
 #include "config/config.hpp"
 #include "hub/hub.hpp"
 #include "transport/server_context.hpp"
@@ -53,6 +54,7 @@ class Service {
   void serve(boost::asio::ip::tcp::socket socket, std::optional<HttpRequest> request = std::nullopt);
 
  private:
+  std::unique_ptr<Broker> make_broker();
   Worker& next_worker();
 
   Config config_;
@@ -61,7 +63,9 @@ class Service {
   OriginPolicy origins_;
   ConnectionRegistry registry_;
   Hub hub_;
-  LocalBroker broker_;
+  // Declared before broker_: make_broker() sets it while broker_ is initialised.
+  NatsBroker* nats_ = nullptr;  // broker_ when in multi-node mode
+  std::unique_ptr<Broker> broker_;
   Node node_;
   RestApi rest_;
   ServerContext context_;

@@ -84,13 +84,13 @@ void HttpSession::on_read(boost::system::error_code ec, std::size_t /*bytes*/) {
 
 void HttpSession::serve(Request request) {
   if (beast::websocket::is_upgrade(request)) {
-    upgrade(std::move(request));
+    upgrade(request);
     return;
   }
   send(worker_.context().rest.handle(request, worker_.parser()));
 }
 
-void HttpSession::upgrade(Request request) {
+void HttpSession::upgrade(const Request& request) {
   const auto& context = worker_.context();
   const auto version = request.version();
   auto target = read_target(request.target());

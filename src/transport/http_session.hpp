@@ -28,7 +28,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void do_read();
   void on_read(boost::system::error_code ec, std::size_t bytes);
   void serve(Request request);
-  void upgrade(Request request);
+  void upgrade(const Request& request);
   void send(boost::beast::http::response<boost::beast::http::string_body> response);
   void on_write(bool keep_alive, boost::system::error_code ec, std::size_t bytes);
   void close();

@@ -15,6 +15,7 @@ namespace natsync {
 struct ServerContext {
   const Config& config;
   Node& node;
+  Broker& broker;
   const Authenticator& auth;
   const OriginPolicy& origins;
   const RestApi& rest;

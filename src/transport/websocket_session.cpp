@@ -1,5 +1,6 @@
 #include "transport/websocket_session.hpp"
 
+#include <boost/asio/dispatch.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/websocket/stream_base.hpp>
@@ -79,14 +80,41 @@ void WebSocketSession::on_accept(boost::system::error_code ec) {
   if (!authenticated_) deadline_ = now + context().config.auth_timeout;
   open_ = true;
   context().registry.add(user_id_);
-  // An unauthenticated connection (JWT mode, no token yet) joins the hub only once it
-  // authenticates, so not even a broadcast reaches it before then.
-  if (authenticated_) worker_.hub().add(*this, user_id_);
   worker_.attach(*this);
   context().log.debug("connection {} open on worker {} (user '{}'{})", id(), worker_.index(), user_id_,
                       authenticated_ ? "" : ", awaiting auth");
-  reply(encode_connect(std::to_string(id()), user_id_));
+  const auto send_connect = [](WebSocketSession& self) {
+    self.reply(encode_connect(std::to_string(self.id()), self.user_id_));
+  };
+  // An unauthenticated connection (JWT mode, no token yet) joins the hub only once it
+  // authenticates, so not even a broadcast reaches it before then.
+  if (authenticated_) {
+    join_hub(send_connect);
+  } else {
+    send_connect(*this);
+  }
   do_read();
+}
+
+void WebSocketSession::join_hub(std::function<void(WebSocketSession&)> then) {
+  auto& broker = context().broker;
+  if (user_id_.empty()) {
+    worker_.hub().add(*this, user_id_);  // anonymous (development mode): no user key
+    then(*this);
+  } else if (worker_.hub().add(*this, user_id_)) {
+    broker.interest_gained(Channel::user, user_id_, on_worker(std::move(then)));
+  } else {
+    broker.when_ready(Channel::user, user_id_, on_worker(std::move(then)));
+  }
+}
+
+std::function<void()> WebSocketSession::on_worker(std::function<void(WebSocketSession&)> fn) {
+  return [weak = weak_from_this(), executor = worker_.io_context().get_executor(), fn = std::move(fn)] {
+    // Runs inline when the broker answers on this worker (standalone), else is posted.
+    boost::asio::dispatch(executor, [weak, fn] {
+      if (auto self = weak.lock(); self && self->open_) fn(*self);
+    });
+  };
 }
 
 void WebSocketSession::do_read() {
@@ -130,12 +158,22 @@ void WebSocketSession::handle(ClientMessage& message) {
     return;
   }
   switch (message.type) {
-    case MessageType::subscribe:
-      worker_.hub().subscribe(*this, message.topic);
-      reply(encode_ack(MessageType::subscribe, message.topic, message.id));
+    case MessageType::subscribe: {
+      // Acked once the broker delivers the topic from every node (at once standalone).
+      auto ack = on_worker([topic = message.topic, id = message.id](WebSocketSession& self) {
+        self.reply(encode_ack(MessageType::subscribe, topic, id));
+      });
+      if (worker_.hub().subscribe(*this, message.topic) == IndexChange::key_appeared) {
+        context().broker.interest_gained(Channel::topic, message.topic, std::move(ack));
+      } else {
+        context().broker.when_ready(Channel::topic, message.topic, std::move(ack));
+      }
       break;
+    }
     case MessageType::unsubscribe:
-      worker_.hub().unsubscribe(*this, message.topic);
+      if (worker_.hub().unsubscribe(*this, message.topic) == IndexChange::key_vanished) {
+        context().broker.interest_lost(Channel::topic, message.topic);
+      }
       reply(encode_ack(MessageType::unsubscribe, message.topic, message.id));
       break;
     case MessageType::sync:
@@ -164,15 +202,17 @@ void WebSocketSession::handle_auth(const ClientMessage& message) {
         encode_error(ErrorCode::auth_failed, "token is for another user; open a new connection", message.id));
     return;
   }
-  if (!authenticated_) {
-    context().registry.change_user(user_id_, identity.user_id);
-    worker_.hub().add(*this, identity.user_id);
-    user_id_ = std::move(identity.user_id);
-    authenticated_ = true;
-  }
   token_expires_ = identity.expires;
+  auto auth_ok = [id = message.id](WebSocketSession& self) { self.reply(encode_auth_ok(self.user_id_, id)); };
+  if (authenticated_) {
+    auth_ok(*this);  // a refreshed token for the same user
+    return;
+  }
+  context().registry.change_user(user_id_, identity.user_id);
+  user_id_ = std::move(identity.user_id);
+  authenticated_ = true;
   context().log.debug("connection {} authenticated as '{}'", id(), user_id_);
-  reply(encode_auth_ok(user_id_, message.id));
+  join_hub(std::move(auth_ok));
 }
 
 void WebSocketSession::deliver(const Frame& frame) {
@@ -279,7 +319,7 @@ void WebSocketSession::detach() {
   open_ = false;
   closing_ = true;
   worker_.detach(*this);
-  worker_.hub().remove(*this);
+  for (auto& key : worker_.hub().remove(*this)) context().broker.interest_lost(key.channel, key.name);
   context().registry.remove(user_id_);
   queue_.clear();
   queued_bytes_ = 0;

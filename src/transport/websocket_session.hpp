@@ -18,6 +18,7 @@
 #include <boost/beast/websocket/stream.hpp>
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -56,6 +57,11 @@ class WebSocketSession final : public Subscriber, public std::enable_shared_from
   void on_read(boost::system::error_code ec, std::size_t bytes);
   void handle(ClientMessage& message);
   void handle_auth(const ClientMessage& message);
+  // Joins the worker's hub under `user` (once authenticated) and runs `then` when the
+  // broker delivers to that user from every node.
+  void join_hub(std::function<void(WebSocketSession&)> then);
+  // A broker ReadyFn that runs `fn` on this session's worker if it is still open.
+  std::function<void()> on_worker(std::function<void(WebSocketSession&)> fn);
   void reply(std::string text);
   void do_write();
   void on_write(boost::system::error_code ec, std::size_t bytes);

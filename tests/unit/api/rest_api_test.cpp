@@ -10,10 +10,16 @@ namespace http = boost::beast::http;
 namespace {
 
 struct RecordingBroker final : Broker {
-  void publish(PublicationPtr publication) override { published.push_back(std::move(publication)); }
-  std::string_view name() const override { return "memory"; }
-  bool connected() const override { return true; }
+  bool publish(PublicationPtr publication) override {
+    published.push_back(std::move(publication));
+    return accepting;
+  }
+  void interest_gained(Channel, const std::string&, ReadyFn on_ready) override { on_ready(); }
+  void interest_lost(Channel, const std::string&) override {}
+  void when_ready(Channel, const std::string&, ReadyFn on_ready) override { on_ready(); }
+  BrokerStatus status() const override { return {"nats", accepting, "node-1", 2, 5, 3}; }
   std::vector<PublicationPtr> published;
+  bool accepting = true;
 };
 
 struct Fixture {
@@ -26,10 +32,10 @@ struct Fixture {
     return config;
   }
 
-  HttpResponse call(http::verb method, std::string target, std::string body = {},
-                    std::vector<std::pair<std::string, std::string>> headers = {}) {
+  HttpResponse call(http::verb method, const std::string& target, std::string body = {},
+                    const std::vector<std::pair<std::string, std::string>>& headers = {}) {
     HttpRequest request{method, target, 11};
-    for (auto& [name, value] : headers) request.set(name, value);
+    for (const auto& [name, value] : headers) request.set(name, value);
     request.body() = std::move(body);
     request.prepare_payload();
     return api.handle(request, parser);
@@ -83,6 +89,24 @@ TEST(RestApi, StatusHasTheSpecFields) {
   EXPECT_EQ(body.at("clients"), 1);
   EXPECT_EQ(body.at("connections"), 2);
   EXPECT_GT(body.at("timestamp").as_int64(), 1600000000);
+  EXPECT_EQ(body.at("node"), "node-1");
+  EXPECT_EQ(body.at("broker"), "nats");
+  EXPECT_EQ(body.at("broker_connected"), true);
+  EXPECT_EQ(body.at("cluster").at("nodes"), 2);
+  EXPECT_EQ(body.at("cluster").at("connections"), 5);
+}
+
+TEST(RestApi, PublishThatCannotReachOtherNodesIs503) {
+  Fixture f;
+  f.broker.accepting = false;
+  auto response = f.call(http::verb::post, "/api/sync/publish", R"({"topic":"t","data":1})");
+  EXPECT_EQ(response.result(), http::status::service_unavailable);
+  EXPECT_EQ(boost::json::parse(response.body()).at("code"), "broker_unavailable");
+  EXPECT_EQ(f.call(http::verb::post, "/api/sync/broadcast", R"({"data":1})").result(),
+            http::status::service_unavailable);
+  EXPECT_EQ(f.broker.published.size(), 2U);  // both still went to local delivery
+  EXPECT_EQ(boost::json::parse(f.call(http::verb::get, "/api/sync/status").body()).at("broker_connected"),
+            false);
 }
 
 TEST(RestApi, StatusCodesForBadRequests) {

@@ -5,6 +5,7 @@
 #include <jwt/jwt.hpp>
 
 using namespace std::chrono_literals;
+using namespace std::string_view_literals;
 using natsync::AuthError;
 using natsync::ErrorCode;
 using natsync::Identity;
@@ -12,7 +13,7 @@ using natsync::JwtVerifier;
 
 namespace {
 
-const std::string kSecret = "test-secret-0123456789";
+constexpr const char* kSecret = "test-secret-0123456789";
 
 std::int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -139,7 +140,7 @@ TEST(JwtVerifier, HostileTokensNeverCrash) {
                                      std::string("W10.W10.W10"),
                                      std::string(100000, 'A'),
                                      std::string("eyJhbGciOiJIUzI1NiJ9.") + std::string(5000, '/') + ".x",
-                                     std::string("\xff\xfe.\x00.\x01", 7),
+                                     std::string("\xff\xfe.\x00.\x01"sv),
                                      std::string("eyJhbGciOiJIUzI1NiJ9.\xc3\xa9\xff\x80.abcd"),
                                      std::string("eyJhbGciOiJIUzI1NiJ9.e30=.abcd"),
                                      std::string("eyJhbGciOiJIUzI1NiJ9.e30.ab+/"),

@@ -34,6 +34,7 @@ TEST(ConnectionRegistry, IdsAreUniqueAcrossThreads) {
   ConnectionRegistry registry;
   std::vector<std::vector<std::uint64_t>> ids(4);
   std::vector<std::thread> threads;
+  threads.reserve(ids.size());
   for (auto& list : ids) {
     threads.emplace_back([&registry, &list] {
       for (int i = 0; i < 10000; ++i) list.push_back(registry.next_connection_id());

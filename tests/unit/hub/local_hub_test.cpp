@@ -28,13 +28,13 @@ Publication to_topic(std::string topic, std::string payload, std::uint64_t exclu
 TEST(LocalHub, DeliversToTopicSubscribersOnly) {
   LocalHub hub;
   Recorder a(1), b(2), c(3);
-  hub.add(a, "alice");
-  hub.add(b, "bob");
-  hub.add(c, "");
-  EXPECT_TRUE(hub.subscribe(a, "t"));
-  EXPECT_TRUE(hub.subscribe(b, "t"));
-  EXPECT_FALSE(hub.subscribe(b, "t"));  // idempotent
-  EXPECT_TRUE(hub.subscribe(c, "other"));
+  EXPECT_TRUE(hub.add(a, "alice"));  // first connection of alice on this worker
+  EXPECT_TRUE(hub.add(b, "bob"));
+  EXPECT_FALSE(hub.add(c, ""));  // anonymous: no user key
+  EXPECT_EQ(hub.subscribe(a, "t"), IndexChange::key_appeared);
+  EXPECT_EQ(hub.subscribe(b, "t"), IndexChange::changed);
+  EXPECT_EQ(hub.subscribe(b, "t"), IndexChange::unchanged);  // idempotent
+  EXPECT_EQ(hub.subscribe(c, "other"), IndexChange::key_appeared);
 
   EXPECT_EQ(hub.deliver(to_topic("t", "m1")), 2U);
   EXPECT_EQ(a.frames, std::vector<std::string>{"m1"});
@@ -58,8 +58,8 @@ TEST(LocalHub, ExcludesTheSender) {
 TEST(LocalHub, UserAndBroadcastTargets) {
   LocalHub hub;
   Recorder a1(1), a2(2), b(3);
-  hub.add(a1, "alice");
-  hub.add(a2, "alice");
+  EXPECT_TRUE(hub.add(a1, "alice"));
+  EXPECT_FALSE(hub.add(a2, "alice"));
   hub.add(b, "bob");
   EXPECT_EQ(hub.deliver({Publication::Target::user, "alice", std::make_shared<const std::string>("p"), 0}),
             2U);
@@ -67,7 +67,7 @@ TEST(LocalHub, UserAndBroadcastTargets) {
   EXPECT_EQ(b.frames, std::vector<std::string>{"all"});
   hub.add(b, "bob");  // adding twice changes nothing
   EXPECT_EQ(hub.connection_count(), 3U);
-  hub.remove(b);
+  EXPECT_EQ(hub.remove(b), (std::vector<LocalHub::Key>{{Channel::user, "bob"}}));
   hub.add(b, "alice");
   EXPECT_EQ(hub.deliver({Publication::Target::user, "alice", std::make_shared<const std::string>("q"), 0}),
             3U);
@@ -84,10 +84,15 @@ TEST(LocalHub, RemoveLeavesNothingBehind) {
     hub.subscribe(*subscribers.back(), "own." + std::to_string(i));
   }
   EXPECT_EQ(hub.topic_count(), 1001U);
-  EXPECT_TRUE(hub.unsubscribe(*subscribers[0], "shared"));
-  EXPECT_FALSE(hub.unsubscribe(*subscribers[0], "shared"));
-  for (auto& s : subscribers) hub.remove(*s);
-  hub.remove(*subscribers[0]);  // twice is harmless
+  EXPECT_EQ(hub.unsubscribe(*subscribers[0], "shared"), IndexChange::changed);
+  EXPECT_EQ(hub.unsubscribe(*subscribers[0], "shared"), IndexChange::unchanged);
+  EXPECT_EQ(hub.unsubscribe(*subscribers[0], "own.1"), IndexChange::key_vanished);
+  // Removing reports exactly the keys left without a local subscriber: each own.N, the
+  // shared topic with the last of them, and each user with its last connection.
+  std::size_t vanished = 0;
+  for (auto& s : subscribers) vanished += hub.remove(*s).size();
+  EXPECT_EQ(vanished, 999U + 1U + 7U);
+  EXPECT_TRUE(hub.remove(*subscribers[0]).empty());  // twice is harmless
   EXPECT_EQ(hub.connection_count(), 0U);
   EXPECT_EQ(hub.topic_count(), 0U);
   EXPECT_EQ(hub.deliver({Publication::Target::user, "user1", std::make_shared<const std::string>("x"), 0}),
@@ -97,7 +102,7 @@ TEST(LocalHub, RemoveLeavesNothingBehind) {
 TEST(LocalHub, UnknownSubscriberCannotSubscribe) {
   LocalHub hub;
   Recorder stranger(9);
-  EXPECT_FALSE(hub.subscribe(stranger, "t"));
+  EXPECT_EQ(hub.subscribe(stranger, "t"), IndexChange::unchanged);
   EXPECT_FALSE(hub.contains(stranger));
 }
 
@@ -118,6 +123,7 @@ TEST(Hub, PreservesPerPublisherOrderAcrossShards) {
     hub.add_shard({contexts.back()->get_executor(), locals.back().get()});
   }
   std::vector<std::thread> publishers;
+  publishers.reserve(kPublishers);
   for (int p = 0; p < kPublishers; ++p) {
     publishers.emplace_back([&hub, p] {
       for (int i = 0; i < kMessages; ++i) {
@@ -127,6 +133,7 @@ TEST(Hub, PreservesPerPublisherOrderAcrossShards) {
     });
   }
   std::vector<std::thread> runners;
+  runners.reserve(contexts.size());
   for (auto& context : contexts) runners.emplace_back([&context] { context->run(); });
   for (auto& t : publishers) t.join();
   for (auto& t : runners) t.join();

@@ -10,6 +10,7 @@ using natsync::MessageParser;
 using natsync::MessageType;
 using natsync::ProtocolError;
 using natsync::PublishKind;
+using namespace std::string_view_literals;
 using natsync::PublishRequest;
 
 namespace {
@@ -71,7 +72,7 @@ TEST(ClientMessage, RejectsHostileInputWithAClearCode) {
   EXPECT_EQ(bad(parser, "42").code, ErrorCode::invalid_json);
   EXPECT_EQ(bad(parser, std::string(100000, '[')).code, ErrorCode::invalid_json);
   EXPECT_EQ(bad(parser, std::string("{\"type\":\"sub\xff\"}")).code, ErrorCode::invalid_json);
-  EXPECT_EQ(bad(parser, std::string("{\"type\":\"a\0\"}", 14)).code, ErrorCode::invalid_json);
+  EXPECT_EQ(bad(parser, std::string("{\"type\":\"a\0\"}"sv)).code, ErrorCode::invalid_json);
 
   EXPECT_EQ(bad(parser, "{}").code, ErrorCode::invalid_message);
   EXPECT_EQ(bad(parser, R"({"type":5})").code, ErrorCode::invalid_message);

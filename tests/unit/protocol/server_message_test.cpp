@@ -21,6 +21,13 @@ TEST(ServerMessage, DataFramesAreValidJson) {
   EXPECT_FALSE(direct.as_object().contains("topic"));
 }
 
+TEST(ServerMessage, FrameDataRecoversTheDataJson) {
+  EXPECT_EQ(frame_data(*make_topic_data_frame("a.b", R"({"x":"\",\"data\":"})")), R"({"x":"\",\"data\":"})");
+  EXPECT_EQ(frame_data(*make_topic_data_frame("t", "1")), "1");
+  EXPECT_EQ(frame_data(*make_direct_data_frame(R"("s")")), R"("s")");
+  EXPECT_EQ(frame_data(*make_direct_data_frame("[]")), "[]");
+}
+
 TEST(ServerMessage, ControlRepliesEscapeUntrustedText) {
   auto connect = parse(encode_connect("c1", "evil\"user\n\\"));
   EXPECT_EQ(connect.at("data").at("user_id"), "evil\"user\n\\");

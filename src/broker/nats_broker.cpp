@@ -1,0 +1,392 @@
+#include "broker/nats_broker.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/json/parse.hpp>
+#include <stdexcept>
+
+#include "protocol/server_message.hpp"
+
+namespace natsync {
+namespace {
+
+constexpr int kFlushTimeoutMs = 2000;
+// Per-subscription buffering in nats.c before it drops messages as a slow consumer:
+// far above what a healthy delivery thread ever holds.
+constexpr int kPendingMessages = 1'000'000;
+constexpr int kPendingBytes = 512 * 1024 * 1024;
+
+void check(natsStatus status, const char* what) {
+  if (status != NATS_OK) {
+    throw std::runtime_error(std::string("NATS ") + what + ": " + natsStatus_GetText(status) + " (" +
+                             nats_GetLastError(nullptr) + ")");
+  }
+}
+
+std::string connected_url(natsConnection* connection) {
+  char url[256] = {0};
+  if (natsConnection_GetConnectedUrl(connection, url, sizeof(url)) != NATS_OK) return "?";
+  return url;
+}
+
+}  // namespace
+
+NatsBroker::NatsBroker(NatsSettings settings, const Hub& hub, const ConnectionRegistry& registry,
+                       spdlog::logger& log)
+    : settings_(std::move(settings)),
+      subjects_(settings_.subject_prefix),
+      hub_(hub),
+      registry_(registry),
+      log_(log),
+      work_(io_context_.get_executor()),
+      heartbeat_timer_(io_context_) {}
+
+NatsBroker::~NatsBroker() { stop(); }
+
+void NatsBroker::start() {
+  check(natsOptions_Create(&options_), "options");
+  std::vector<const char*> servers;
+  servers.reserve(settings_.servers.size());
+  for (const auto& server : settings_.servers) servers.push_back(server.c_str());
+  check(natsOptions_SetServers(options_, servers.data(), static_cast<int>(servers.size())), "NATS_URL");
+  const auto name = "natsync " + settings_.node_id;
+  check(natsOptions_SetName(options_, name.c_str()), "name");
+  check(natsOptions_SetNoEcho(options_, true), "no-echo");
+  // One delivery thread for every subscription instead of one thread each.
+  check(natsOptions_UseGlobalMessageDelivery(options_, true), "global delivery");
+  check(natsOptions_SetMaxReconnect(options_, -1), "reconnect");  // forever
+  check(natsOptions_SetReconnectWait(options_, 250), "reconnect wait");
+  check(natsOptions_SetReconnectJitter(options_, 250, 1000), "reconnect jitter");
+  check(natsOptions_SetReconnectBufSize(options_, static_cast<int>(settings_.reconnect_buffer_bytes)),
+        "reconnect buffer");
+  // Detect a silent server within ~10 s (the default is minutes).
+  check(natsOptions_SetPingInterval(options_, 5000), "ping interval");
+  check(natsOptions_SetMaxPingsOut(options_, 2), "pings out");
+  check(natsOptions_SetDisconnectedCB(options_, &NatsBroker::on_disconnected, this), "callbacks");
+  check(natsOptions_SetReconnectedCB(options_, &NatsBroker::on_reconnected, this), "callbacks");
+  check(natsOptions_SetClosedCB(options_, &NatsBroker::on_closed, this), "callbacks");
+  check(natsOptions_SetErrorHandler(options_, &NatsBroker::on_error, this), "callbacks");
+  check(natsOptions_SetRetryOnFailedConnect(options_, true, &NatsBroker::on_connected, this), "retry");
+
+  const natsStatus status = natsConnection_Connect(&connection_, options_);
+  if (status == NATS_OK) {
+    connected_ = true;
+    log_.info("NATS connected to {} (node {})", connected_url(connection_), settings_.node_id);
+  } else if (status == NATS_NOT_YET_CONNECTED) {
+    std::string urls;
+    for (const auto& server : settings_.servers) urls += (urls.empty() ? "" : ",") + server;
+    log_.warn("NATS not reachable yet at {}: serving local clients, retrying in the background", urls);
+  } else {
+    check(status, "connect");
+  }
+
+  thread_ = std::thread([this] { io_context_.run(); });
+  boost::asio::post(io_context_, [this] {
+    subscribe(Kind::all, {})->holders = 1;
+    subscribe(Kind::nodes, {})->holders = 1;
+    schedule_flush();
+    schedule_heartbeat();
+  });
+}
+
+void NatsBroker::stop() {
+  if (stopping_.exchange(true) || !options_) return;
+  // Unsubscribe on the broker thread (it owns the table), then let it finish.
+  boost::asio::post(io_context_, [this] {
+    heartbeat_timer_.cancel();
+    for (auto& [subject, interest] : interests_) {
+      if (interest->subscription == nullptr) {
+        delete interest;  // its subscribe failed: nats.c never saw it
+        continue;
+      }
+      natsSubscription_Unsubscribe(interest->subscription);
+      natsSubscription_Destroy(interest->subscription);
+    }
+    interests_.clear();
+    awaiting_flush_.clear();  // their sessions are gone; nobody waits for these acks
+    work_.reset();
+  });
+  if (thread_.joinable()) thread_.join();
+  if (connection_) {
+    natsConnection_Close(connection_);
+    // Every Interest is deleted by on_complete once nats.c can no longer call its
+    // handler; only then may this object go away.
+    std::unique_lock lock(live_mutex_);
+    if (!live_changed_.wait_for(lock, std::chrono::seconds(5), [this] { return live_interests_ == 0; })) {
+      log_.error("NATS: {} subscriptions did not complete within 5 s", live_interests_);
+    }
+    lock.unlock();
+    natsConnection_Destroy(connection_);
+    connection_ = nullptr;
+  }
+  natsOptions_Destroy(options_);
+  options_ = nullptr;
+  connected_ = false;
+}
+
+std::string NatsBroker::subject_for(Kind kind, const std::string& key) const {
+  switch (kind) {
+    case Kind::topic: return subjects_.topic(key);
+    case Kind::user: return subjects_.user(key);
+    case Kind::all: return subjects_.all();
+    case Kind::nodes: return subjects_.nodes();
+  }
+  return {};
+}
+
+bool NatsBroker::publish(PublicationPtr publication) {
+  hub_.dispatch(publication);  // this node's subscribers, without a NATS round trip
+  if (stopping_) return false;
+  std::string subject;
+  switch (publication->target) {
+    case Publication::Target::topic: subject = subjects_.topic(publication->key); break;
+    case Publication::Target::user: subject = subjects_.user(publication->key); break;
+    case Publication::Target::all: subject = subjects_.all(); break;
+  }
+  const auto data = frame_data(*publication->frame);
+  const natsStatus status =
+      natsConnection_Publish(connection_, subject.c_str(), data.data(), static_cast<int>(data.size()));
+  if (status == NATS_OK) return true;
+  // While reconnecting nats.c buffers up to reconnect_buffer_bytes; past that (or
+  // when closed) the publish fails and the caller is told (REST: 503).
+  if (publish_failures_.fetch_add(1) % 1000 == 0) {
+    log_.warn("NATS publish failed ({}): {} publications not handed to other nodes so far",
+              natsStatus_GetText(status), publish_failures_.load());
+  }
+  return false;
+}
+
+void NatsBroker::interest_gained(Channel channel, const std::string& key, ReadyFn on_ready) {
+  const Kind kind = channel == Channel::topic ? Kind::topic : Kind::user;
+  boost::asio::post(io_context_, [this, kind, key, on_ready = std::move(on_ready)]() mutable {
+    Interest* interest = subscribe(kind, key);
+    ++interest->holders;
+    if (interest->ready) {
+      on_ready();
+    } else {
+      interest->waiting.push_back(std::move(on_ready));
+    }
+  });
+}
+
+void NatsBroker::interest_lost(Channel channel, const std::string& key) {
+  if (stopping_) return;
+  const Kind kind = channel == Channel::topic ? Kind::topic : Kind::user;
+  boost::asio::post(io_context_, [this, subject = subject_for(kind, key)] {
+    auto it = interests_.find(subject);
+    if (it == interests_.end()) return;
+    Interest* interest = it->second;
+    if (--interest->holders > 0) return;
+    interests_.erase(it);
+    unsubscribe(interest);
+  });
+}
+
+void NatsBroker::when_ready(Channel channel, const std::string& key, ReadyFn on_ready) {
+  const Kind kind = channel == Channel::topic ? Kind::topic : Kind::user;
+  boost::asio::post(io_context_,
+                    [this, subject = subject_for(kind, key), on_ready = std::move(on_ready)]() mutable {
+                      auto it = interests_.find(subject);
+                      if (it == interests_.end() || it->second->ready) {
+                        on_ready();
+                      } else {
+                        it->second->waiting.push_back(std::move(on_ready));
+                      }
+                    });
+}
+
+NatsBroker::Interest* NatsBroker::subscribe(Kind kind, const std::string& key) {
+  auto subject = subject_for(kind, key);
+  if (auto it = interests_.find(subject); it != interests_.end()) return it->second;
+  auto* interest = new Interest{this, kind, key, subject, nullptr, 0, false, {}};
+  const natsStatus status = natsConnection_Subscribe(&interest->subscription, connection_, subject.c_str(),
+                                                     &NatsBroker::on_message, interest);
+  if (status != NATS_OK) {
+    // Only a closed connection refuses; local delivery still works, so say so and go on.
+    log_.error("NATS subscribe to {} failed: {}", subject, natsStatus_GetText(status));
+    interest->ready = true;
+    interests_.emplace(std::move(subject), interest);
+    return interest;
+  }
+  {
+    std::lock_guard lock(live_mutex_);
+    ++live_interests_;
+  }
+  natsSubscription_SetOnCompleteCB(interest->subscription, &NatsBroker::on_complete, interest);
+  natsSubscription_SetPendingLimits(interest->subscription, kPendingMessages, kPendingBytes);
+  interests_.emplace(std::move(subject), interest);
+  subscription_count_.fetch_add(1);
+  awaiting_flush_.push_back(interest);
+  schedule_flush();
+  return interest;
+}
+
+void NatsBroker::unsubscribe(Interest* interest) {
+  for (auto& ready : interest->waiting) ready();
+  interest->waiting.clear();
+  std::erase(awaiting_flush_, interest);
+  if (interest->subscription == nullptr) {
+    delete interest;  // never reached nats.c
+    return;
+  }
+  subscription_count_.fetch_sub(1);
+  natsSubscription_Unsubscribe(interest->subscription);
+  natsSubscription_Destroy(interest->subscription);  // on_complete deletes `interest`
+}
+
+void NatsBroker::schedule_flush() {
+  if (flush_scheduled_) return;
+  flush_scheduled_ = true;
+  // Posted, so that every interest change already queued joins this one round trip.
+  boost::asio::post(io_context_, [this] { flush(); });
+}
+
+void NatsBroker::flush() {
+  flush_scheduled_ = false;
+  if (awaiting_flush_.empty()) return;
+  auto batch = std::move(awaiting_flush_);
+  awaiting_flush_.clear();
+  // A PING/PONG round trip: once the server answers, it has our SUBs, so anything
+  // published anywhere from now on reaches this node. While disconnected there is no
+  // one to ask; the SUBs are replayed on reconnect, and the acks go out now.
+  if (connected_) {
+    const natsStatus status = natsConnection_FlushTimeout(connection_, kFlushTimeoutMs);
+    if (status != NATS_OK) log_.warn("NATS flush after subscribe: {}", natsStatus_GetText(status));
+  }
+  for (auto* interest : batch) {
+    interest->ready = true;
+    for (auto& ready : interest->waiting) ready();
+    interest->waiting.clear();
+  }
+}
+
+void NatsBroker::schedule_heartbeat() {
+  const std::string body = R"({"node":)" + json_quote(settings_.node_id) + R"(,"connections":)" +
+                           std::to_string(registry_.connections()) + "}";
+  natsConnection_Publish(connection_, subjects_.nodes().c_str(), body.data(), static_cast<int>(body.size()));
+  heartbeat_timer_.expires_after(settings_.heartbeat);
+  heartbeat_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) schedule_heartbeat();
+  });
+}
+
+void NatsBroker::on_message(natsConnection* /*connection*/, natsSubscription* /*subscription*/,
+                            natsMsg* message, void* closure) {
+  auto& interest = *static_cast<Interest*>(closure);
+  if (!interest.owner->stopping_) interest.owner->deliver(interest, message);
+  natsMsg_Destroy(message);
+}
+
+void NatsBroker::deliver(Interest& interest, natsMsg* message) {
+  const std::string_view body(natsMsg_GetData(message),
+                              static_cast<std::size_t>(natsMsg_GetDataLength(message)));
+  if (interest.kind == Kind::nodes) {
+    record_heartbeat(body);
+    return;
+  }
+  std::optional<std::string> data;
+  {
+    std::lock_guard lock(parser_mutex_);
+    data = parser_.compact_json(body);
+  }
+  if (!data) {
+    // Someone published non-JSON on our subjects: clients must never see it.
+    log_.warn("NATS: dropped a message on {} whose body is not one JSON value", natsMsg_GetSubject(message));
+    return;
+  }
+  auto publication = std::make_shared<Publication>();
+  switch (interest.kind) {
+    case Kind::topic:
+      publication->target = Publication::Target::topic;
+      publication->key = interest.key;
+      publication->frame = make_topic_data_frame(interest.key, *data);
+      break;
+    case Kind::user:
+      publication->target = Publication::Target::user;
+      publication->key = interest.key;
+      publication->frame = make_direct_data_frame(*data);
+      break;
+    default:
+      publication->target = Publication::Target::all;
+      publication->frame = make_direct_data_frame(*data);
+      break;
+  }
+  hub_.dispatch(publication);
+}
+
+void NatsBroker::record_heartbeat(std::string_view body) {
+  boost::system::error_code ec;
+  const auto value = boost::json::parse(boost::json::string_view(body.data(), body.size()), ec);
+  if (ec || !value.is_object()) return;
+  const auto* node = value.as_object().if_contains("node");
+  const auto* connections = value.as_object().if_contains("connections");
+  if (!node || !node->is_string() || !connections || !connections->is_int64()) return;
+  std::lock_guard lock(peers_mutex_);
+  auto& peer = peers_[std::string(node->as_string())];
+  peer.connections = static_cast<std::size_t>(std::max<std::int64_t>(0, connections->as_int64()));
+  peer.seen = std::chrono::steady_clock::now();
+}
+
+void NatsBroker::on_complete(void* closure) {
+  auto* interest = static_cast<Interest*>(closure);
+  NatsBroker* owner = interest->owner;
+  delete interest;
+  std::lock_guard lock(owner->live_mutex_);
+  --owner->live_interests_;
+  owner->live_changed_.notify_all();
+}
+
+void NatsBroker::on_connected(natsConnection* connection, void* closure) {
+  auto* self = static_cast<NatsBroker*>(closure);
+  self->connected_ = true;
+  self->log_.info("NATS connected to {} (node {})", connected_url(connection), self->settings_.node_id);
+}
+
+void NatsBroker::on_disconnected(natsConnection* /*connection*/, void* closure) {
+  auto* self = static_cast<NatsBroker*>(closure);
+  if (self->stopping_) return;
+  self->connected_ = false;
+  self->log_.warn(
+      "NATS disconnected: local clients keep being served; publishes are buffered (up to {} "
+      "bytes) until it reconnects",
+      self->settings_.reconnect_buffer_bytes);
+}
+
+void NatsBroker::on_reconnected(natsConnection* connection, void* closure) {
+  auto* self = static_cast<NatsBroker*>(closure);
+  self->connected_ = true;
+  self->log_.info("NATS reconnected to {}: subscriptions restored ({})", connected_url(connection),
+                  self->subscription_count_.load());
+}
+
+void NatsBroker::on_closed(natsConnection* /*connection*/, void* closure) {
+  auto* self = static_cast<NatsBroker*>(closure);
+  self->connected_ = false;
+  if (!self->stopping_) self->log_.error("NATS connection closed");
+}
+
+void NatsBroker::on_error(natsConnection* /*connection*/, natsSubscription* subscription, natsStatus status,
+                          void* closure) {
+  auto* self = static_cast<NatsBroker*>(closure);
+  const char* subject = subscription ? natsSubscription_GetSubject(subscription) : nullptr;
+  self->log_.error("NATS error{}{}: {}", subject ? " on " : "", subject ? subject : "",
+                   natsStatus_GetText(status));
+}
+
+BrokerStatus NatsBroker::status() const {
+  BrokerStatus status;
+  status.name = "nats";
+  status.connected = connected_;
+  status.node_id = settings_.node_id;
+  status.subscriptions = subscription_count_;
+  status.cluster_connections = registry_.connections();
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(peers_mutex_);
+  for (const auto& [node, peer] : peers_) {
+    if (now - peer.seen > 3 * settings_.heartbeat) continue;
+    ++status.nodes;
+    status.cluster_connections += peer.connections;
+  }
+  return status;
+}
+
+}  // namespace natsync

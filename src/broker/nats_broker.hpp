@@ -1,0 +1,148 @@
+#pragma once
+// The multi-node broker: natsync nodes exchange publications through NATS (nats.c
+// against nats-server), so any number of nodes act as one server. docs/cluster.md
+// describes the behaviour; this header the mechanics.
+//
+// Threads:
+// - Callers (workers, REST, the library API) call publish() and the interest
+//   functions from any thread. publish() delivers locally through the hub at once and
+//   hands the data to nats.c, whose publish only appends to its buffer.
+// - One broker thread (its own io_context) owns the interest table and makes every
+//   NATS subscribe/unsubscribe/flush call, so no network thread ever waits on NATS.
+// - nats.c's delivery thread (global delivery pool: one thread for all
+//   subscriptions, which also keeps per-subject order) runs on_message: it validates the
+//   data once, builds the frame once and hands it to the hub, which posts it to the
+//   workers.
+//
+// Exactly once: the connection is NoEcho, so a node never receives what it published;
+// it delivered that locally already. Interest: a subject is subscribed only while some
+// local connection wants it (refcounted per worker), plus <prefix>.all and .nodes.
+#include <nats/nats.h>
+#include <spdlog/logger.h>
+#include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/unordered/unordered_flat_map.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "broker/broker.hpp"
+#include "broker/subjects.hpp"
+#include "hub/connection_registry.hpp"
+#include "hub/hub.hpp"
+#include "protocol/client_message.hpp"
+
+namespace natsync {
+
+struct NatsSettings {
+  std::vector<std::string> servers;  // nats://host:port, tried in random order
+  std::string subject_prefix = "natsync";
+  std::string node_id;
+  // Publishes buffered by nats.c while reconnecting; beyond this they fail (503).
+  std::size_t reconnect_buffer_bytes = std::size_t{8} * 1024 * 1024;
+  std::chrono::milliseconds heartbeat{2000};  // cluster status; a node is gone after 3 missed
+};
+
+class NatsBroker final : public Broker {
+ public:
+  NatsBroker(NatsSettings settings, const Hub& hub, const ConnectionRegistry& registry, spdlog::logger& log);
+  ~NatsBroker() override;
+  NatsBroker(const NatsBroker&) = delete;
+  NatsBroker& operator=(const NatsBroker&) = delete;
+
+  // Starts the broker thread and connects. Does not wait for NATS: if no server answers
+  // yet, nats.c keeps trying and the node serves its local clients meanwhile. Throws
+  // std::runtime_error for settings nats.c rejects (e.g. a malformed URL).
+  void start();
+  // Unsubscribes, waits for in-flight deliveries, closes. Idempotent. Call after the
+  // workers stopped accepting sessions and before they are destroyed.
+  void stop();
+
+  bool publish(PublicationPtr publication) override;
+  void interest_gained(Channel channel, const std::string& key, ReadyFn on_ready) override;
+  void interest_lost(Channel channel, const std::string& key) override;
+  void when_ready(Channel channel, const std::string& key, ReadyFn on_ready) override;
+  BrokerStatus status() const override;
+
+ private:
+  enum class Kind { topic, user, all, nodes };
+  // One NATS subscription. Created and looked up on the broker thread; deleted by
+  // on_complete (nats.c's delivery thread) once its handler can no longer run.
+  struct Interest {
+    NatsBroker* owner = nullptr;
+    Kind kind = Kind::topic;
+    std::string key;  // topic or user id
+    std::string subject;
+    natsSubscription* subscription = nullptr;
+    int holders = 0;  // workers with a local subscriber
+    bool ready = false;
+    std::vector<ReadyFn> waiting;
+  };
+
+  static void on_message(natsConnection* connection, natsSubscription* subscription, natsMsg* message,
+                         void* closure);
+  static void on_complete(void* closure);
+  static void on_connected(natsConnection* connection, void* closure);
+  static void on_disconnected(natsConnection* connection, void* closure);
+  static void on_reconnected(natsConnection* connection, void* closure);
+  static void on_closed(natsConnection* connection, void* closure);
+  static void on_error(natsConnection* connection, natsSubscription* subscription, natsStatus status,
+                       void* closure);
+
+  std::string subject_for(Kind kind, const std::string& key) const;
+  // Broker thread only.
+  Interest* subscribe(Kind kind, const std::string& key);
+  void unsubscribe(Interest* interest);
+  void schedule_flush();
+  void flush();
+  void schedule_heartbeat();
+  // Delivery thread.
+  void deliver(Interest& interest, natsMsg* message);
+  void record_heartbeat(std::string_view body);
+
+  NatsSettings settings_;
+  SubjectMap subjects_;
+  const Hub& hub_;
+  const ConnectionRegistry& registry_;
+  spdlog::logger& log_;
+
+  natsOptions* options_ = nullptr;
+  natsConnection* connection_ = nullptr;
+  std::atomic<bool> connected_{false};
+  std::atomic<bool> stopping_{false};
+  std::atomic<std::uint64_t> publish_failures_{0};
+
+  boost::asio::io_context io_context_{1};
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  boost::asio::steady_timer heartbeat_timer_;
+  std::thread thread_;
+
+  // Broker thread only.
+  boost::unordered_flat_map<std::string, Interest*> interests_;  // by subject
+  std::vector<Interest*> awaiting_flush_;
+  bool flush_scheduled_ = false;
+  std::atomic<std::size_t> subscription_count_{0};
+
+  // Interest objects not yet completed by nats.c (stop() waits for zero).
+  std::mutex live_mutex_;
+  std::condition_variable live_changed_;
+  std::size_t live_interests_ = 0;
+
+  // Delivery thread (one), but guarded: nats.c may run several.
+  std::mutex parser_mutex_;
+  MessageParser parser_;
+
+  struct Peer {
+    std::size_t connections = 0;
+    std::chrono::steady_clock::time_point seen;
+  };
+  mutable std::mutex peers_mutex_;
+  boost::unordered_flat_map<std::string, Peer> peers_;
+};
+
+}  // namespace natsync

@@ -51,6 +51,9 @@ void NatsBroker::start() {
   const auto name = "natsync " + settings_.node_id;
   check(natsOptions_SetName(options_, name.c_str()), "name");
   check(natsOptions_SetNoEcho(options_, true), "no-echo");
+  // Servers are tried in the order given (then those the cluster announces), so an
+  // operator can point each node at its nearest server first.
+  check(natsOptions_SetNoRandomize(options_, true), "no-randomize");
   // One delivery thread for every subscription instead of one thread each.
   check(natsOptions_UseGlobalMessageDelivery(options_, true), "global delivery");
   check(natsOptions_SetMaxReconnect(options_, -1), "reconnect");  // forever

@@ -101,8 +101,10 @@ void NatsBroker::stop() {
         delete interest;  // its subscribe failed: nats.c never saw it
         continue;
       }
-      natsSubscription_Unsubscribe(interest->subscription);
-      natsSubscription_Destroy(interest->subscription);
+      // From Unsubscribe on, on_complete may delete `interest` on another thread.
+      natsSubscription* subscription = interest->subscription;
+      natsSubscription_Unsubscribe(subscription);
+      natsSubscription_Destroy(subscription);
     }
     interests_.clear();
     awaiting_flush_.clear();  // their sessions are gone; nobody waits for these acks
@@ -232,8 +234,10 @@ void NatsBroker::unsubscribe(Interest* interest) {
     return;
   }
   subscription_count_.fetch_sub(1);
-  natsSubscription_Unsubscribe(interest->subscription);
-  natsSubscription_Destroy(interest->subscription);  // on_complete deletes `interest`
+  // From Unsubscribe on, on_complete may delete `interest` on nats.c's thread.
+  natsSubscription* subscription = interest->subscription;
+  natsSubscription_Unsubscribe(subscription);
+  natsSubscription_Destroy(subscription);
 }
 
 void NatsBroker::schedule_flush() {

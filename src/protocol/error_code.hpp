@@ -6,15 +6,16 @@
 namespace natsync {
 
 enum class ErrorCode {
-  invalid_json,       // the frame is not one JSON object
-  invalid_message,    // a field is missing or has the wrong type
-  unknown_type,       // "type" names no message a client may send
-  invalid_topic,      // topic fails the naming rules
-  not_authenticated,  // JWT mode: only "auth" is allowed before authenticating
-  auth_failed,        // token rejected (bad signature, alg, malformed, no sub)
-  token_expired,      // token's exp has passed
-  unsupported_data,   // binary frame
-  slow_consumer,      // outbound queue overflowed
+  invalid_json,        // the frame is not one JSON object
+  invalid_message,     // a field is missing or has the wrong type
+  unknown_type,        // "type" names no message a client may send
+  invalid_topic,       // topic fails the naming rules
+  not_authenticated,   // JWT mode: only "auth" is allowed before authenticating
+  auth_failed,         // token rejected (bad signature, alg, malformed, no sub)
+  token_expired,       // token's exp has passed
+  unsupported_data,    // binary frame
+  slow_consumer,       // outbound queue overflowed
+  broker_unavailable,  // delivered locally, but other nodes could not be reached
   internal_error,
 };
 
@@ -29,6 +30,7 @@ constexpr std::string_view to_string(ErrorCode code) noexcept {
     case ErrorCode::token_expired: return "token_expired";
     case ErrorCode::unsupported_data: return "unsupported_data";
     case ErrorCode::slow_consumer: return "slow_consumer";
+    case ErrorCode::broker_unavailable: return "broker_unavailable";
     case ErrorCode::internal_error: return "internal_error";
   }
   return "internal_error";

@@ -176,12 +176,22 @@ void WebSocketSession::handle(ClientMessage& message) {
       }
       reply(encode_ack(MessageType::unsubscribe, message.topic, message.id));
       break;
-    case MessageType::sync:
-      // Acked only on request (an id), so fire-and-forget syncs cost no reply.
-      if (!message.id.empty()) reply(encode_ack(MessageType::sync, message.topic, message.id));
-      context().node.publish_validated(Publication::Target::topic, std::move(message.topic), message.data,
-                                       id());
+    case MessageType::sync: {
+      // Acked only on request (an id), so fire-and-forget syncs cost no reply; a
+      // failure to reach the other nodes is always reported.
+      auto ack =
+          message.id.empty() ? std::string() : encode_ack(MessageType::sync, message.topic, message.id);
+      const auto status = context().node.publish_validated(Publication::Target::topic,
+                                                           std::move(message.topic), message.data, id());
+      if (status == PublishStatus::broker_unavailable) {
+        reply(encode_error(ErrorCode::broker_unavailable,
+                           "delivered on this node only: the broker to other nodes is unavailable",
+                           message.id));
+      } else if (!ack.empty()) {
+        reply(std::move(ack));
+      }
       break;
+    }
     case MessageType::auth: handle_auth(message); break;
     case MessageType::disconnect: close(close_code::normal); break;
     default: break;  // the parser admits no other type

@@ -9,8 +9,59 @@ const WebSocket = require('ws');
 
 const BIN = process.env.NATSYNC_BIN || path.resolve(__dirname, '../../build/natsync');
 
-// Starts a server; resolves once it logs the port it listens on.
-function startServer(env = {}, { bin = BIN, args = [] } = {}) {
+// NATSYNC_E2E_NATS_URL set: every server a test starts is a 2-node natsync cluster on
+// that NATS, behind a round-robin TCP proxy, so the whole suite runs against a cluster
+// (tests whose figures are per node skip themselves: see `CLUSTER`).
+const CLUSTER_NATS = process.env.NATSYNC_E2E_NATS_URL || '';
+const CLUSTER = CLUSTER_NATS !== '';
+let clusterCounter = 0;
+
+function startServer(env = {}, options = {}) {
+  if (!CLUSTER || env.NATS_URL || options.single) return startNode(env, options);
+  return startClusterBehindProxy(env, options);
+}
+
+async function startClusterBehindProxy(env, options) {
+  const prefix = `suite${process.pid}x${clusterCounter++}`;
+  const nodeEnv = { NATS_URL: CLUSTER_NATS, NATS_SUBJECT_PREFIX: prefix, ...env };
+  const nodes = await Promise.all([startNode({ ...nodeEnv, NODE_ID: `${prefix}-1` }, options),
+    startNode({ ...nodeEnv, NODE_ID: `${prefix}-2` }, options)]);
+  let next = 0;
+  const sockets = new Set();
+  const proxy = net.createServer((client) => {
+    const node = nodes[next++ % nodes.length];
+    const upstream = net.connect(node.port, '127.0.0.1');
+    sockets.add(client); sockets.add(upstream);
+    client.pipe(upstream); upstream.pipe(client);
+    const end = () => { client.destroy(); upstream.destroy(); sockets.delete(client); sockets.delete(upstream); };
+    client.on('error', end); upstream.on('error', end); client.on('close', end); upstream.on('close', end);
+  });
+  await new Promise((r) => proxy.listen(0, '127.0.0.1', r));
+  const port = proxy.address().port;
+  return {
+    nodes,
+    proc: nodes[0].proc,
+    port,
+    http: `http://127.0.0.1:${port}`,
+    ws: `ws://127.0.0.1:${port}/ws/sync`,
+    output: () => nodes.map((n) => n.output()).join(''),
+    rssKiB: () => nodes.reduce((sum, n) => sum + n.rssKiB(), 0),
+    async stop(signal = 'SIGTERM') {
+      const codes = await Promise.all(nodes.map((n) => n.stop(signal)));
+      proxy.close();
+      for (const socket of sockets) socket.destroy();
+      return codes.find((c) => c !== 0) ?? 0;
+    },
+    async stopClean() {
+      await Promise.all(nodes.map((n) => n.stopClean()));
+      proxy.close();
+      for (const socket of sockets) socket.destroy();
+    },
+  };
+}
+
+// Starts one natsync process; resolves once it logs the port it listens on.
+function startNode(env = {}, { bin = BIN, args = [] } = {}) {
   return new Promise((resolve, reject) => {
     const proc = spawn(bin, args, {
       env: { ...process.env, LISTEN_ADDR: '127.0.0.1:0', WORKER_THREADS: '2', LOG_LEVEL: 'info', ...env },
@@ -50,7 +101,10 @@ function startServer(env = {}, { bin = BIN, args = [] } = {}) {
       // build a leak or undefined behaviour turns into a non-zero exit here.
       async stopClean() {
         const code = await server.stop('SIGTERM');
-        if (code !== 0) throw new Error(`server exited with ${code}:\n${output.slice(-4000)}`);
+        if (code !== 0) {
+          const report = output.indexOf('ERROR: ');
+          throw new Error(`server exited with ${code}:\n${report >= 0 ? output.slice(report, report + 6000) : output.slice(-4000)}`);
+        }
       },
     };
   });
@@ -117,8 +171,12 @@ async function postJson(url, body, headers = {}) {
   return { status: response.status, json, text };
 }
 
+// In cluster mode the figures of both nodes, added up (clients then counts a user
+// once per node it is on).
 async function getStatus(server) {
-  return (await fetch(`${server.http}/api/sync/status`)).json();
+  if (!server.nodes) return (await fetch(`${server.http}/api/sync/status`)).json();
+  const all = await Promise.all(server.nodes.map(async (n) => (await fetch(`${n.http}/api/sync/status`)).json()));
+  return { ...all[0], clients: all.reduce((s, x) => s + x.clients, 0), connections: all.reduce((s, x) => s + x.connections, 0) };
 }
 
 // Sends raw bytes on a TCP connection and returns everything the server answers.
@@ -147,4 +205,4 @@ async function waitFor(predicate, timeoutMs = 5000, stepMs = 20) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-module.exports = { BIN, startServer, Client, postJson, getStatus, rawExchange, waitFor, sleep, WebSocket };
+module.exports = { BIN, CLUSTER, startServer, Client, postJson, getStatus, rawExchange, waitFor, sleep, WebSocket };

@@ -68,7 +68,7 @@ test('cleanup: thousands of abruptly killed connections leave nothing behind', {
 });
 
 test('slow consumer: a subscriber that stops reading is cut with slow_consumer; others get everything', { timeout: 60000 }, async () => {
-  const server = await startServer({ WS_MAX_QUEUE_BYTES: '65536' });
+  const server = await startServer({ WS_MAX_QUEUE_BYTES: '262144' });
   try {
     const healthy = await Client.open(`${server.ws}?user_id=healthy`);
     const frozen = await Client.open(`${server.ws}?user_id=frozen`);
@@ -80,9 +80,10 @@ test('slow consumer: a subscriber that stops reading is cut with slow_consumer; 
     // Paced in batches the healthy client keeps up with, so only the frozen one falls
     // behind (16 MB in all: more than the kernel's socket buffers can hide).
     const received = () => healthy.messages.filter((m) => m.type === 'data').length;
-    for (let i = 0; i < count; i += 100) {
-      for (let j = i; j < i + 100; j++) publisher.send({ type: 'sync', topic: 'firehose', data: { i: j, payload } });
-      await waitFor(() => received() === i + 100, 10000, 2);
+    const batch = 25; // 100 KB: well inside the healthy client's 256 KB queue
+    for (let i = 0; i < count; i += batch) {
+      for (let j = i; j < i + batch; j++) publisher.send({ type: 'sync', topic: 'firehose', data: { i: j, payload } });
+      await waitFor(() => received() === i + batch, 10000, 2);
     }
     const seq = healthy.messages.filter((m) => m.type === 'data').map((m) => m.data.i);
     assert.deepEqual(seq, Array.from({ length: count }, (_, i) => i));

@@ -130,11 +130,11 @@ void Service::serve(boost::asio::ip::tcp::socket socket, std::optional<HttpReque
   // Re-home the connection on the worker's io_context through its descriptor.
   const auto protocol = socket.local_endpoint().protocol();
   const auto handle = socket.release();
-  boost::asio::post(worker.io_context(), [&worker, protocol, handle, request = std::move(request)]() mutable {
+  boost::asio::post(worker.io_context(), [&worker, protocol, handle, request = std::move(request)] {
     auto session = std::make_shared<HttpSession>(
         boost::asio::ip::tcp::socket(worker.io_context(), protocol, handle), worker);
     if (request) {
-      session->run(std::move(*request));
+      session->run(*request);
     } else {
       session->run();
     }

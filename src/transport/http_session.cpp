@@ -45,7 +45,7 @@ HttpSession::HttpSession(boost::asio::ip::tcp::socket socket, Worker& worker)
 
 void HttpSession::run() { do_read(); }
 
-void HttpSession::run(Request request) { serve(std::move(request)); }
+void HttpSession::run(const Request& request) { serve(request); }
 
 void HttpSession::do_read() {
   const auto& config = worker_.context().config;
@@ -82,7 +82,7 @@ void HttpSession::on_read(boost::system::error_code ec, std::size_t /*bytes*/) {
   serve(parser_->release());
 }
 
-void HttpSession::serve(Request request) {
+void HttpSession::serve(const Request& request) {
   if (beast::websocket::is_upgrade(request)) {
     upgrade(request);
     return;

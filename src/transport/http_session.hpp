@@ -22,12 +22,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void run();
   // For connections whose first request was read elsewhere (an embedding
   // application's own server): serve that request, then go on as usual.
-  void run(Request request);
+  void run(const Request& request);
 
  private:
   void do_read();
   void on_read(boost::system::error_code ec, std::size_t bytes);
-  void serve(Request request);
+  void serve(const Request& request);
   void upgrade(const Request& request);
   void send(boost::beast::http::response<boost::beast::http::string_body> response);
   void on_write(bool keep_alive, boost::system::error_code ec, std::size_t bytes);

@@ -114,10 +114,13 @@ void NatsBroker::stop() {
   if (connection_) {
     natsConnection_Close(connection_);
     // Every Interest is deleted by on_complete once nats.c can no longer call its
-    // handler; only then may this object go away.
+    // handler, and nats.c's callback thread delivers on_closed after every other
+    // connection callback: only when both happened may this object go away.
     std::unique_lock lock(live_mutex_);
-    if (!live_changed_.wait_for(lock, std::chrono::seconds(5), [this] { return live_interests_ == 0; })) {
-      log_.error("NATS: {} subscriptions did not complete within 5 s", live_interests_);
+    if (!live_changed_.wait_for(lock, std::chrono::seconds(5),
+                                [this] { return live_interests_ == 0 && connection_closed_; })) {
+      log_.error("NATS: {} subscriptions (closed: {}) did not complete within 5 s", live_interests_,
+                 connection_closed_);
     }
     lock.unlock();
     natsConnection_Destroy(connection_);
@@ -369,6 +372,9 @@ void NatsBroker::on_closed(natsConnection* /*connection*/, void* closure) {
   auto* self = static_cast<NatsBroker*>(closure);
   self->connected_ = false;
   if (!self->stopping_) self->log_.error("NATS connection closed");
+  std::lock_guard lock(self->live_mutex_);
+  self->connection_closed_ = true;
+  self->live_changed_.notify_all();
 }
 
 void NatsBroker::on_error(natsConnection* /*connection*/, natsSubscription* subscription, natsStatus status,

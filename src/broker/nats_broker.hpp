@@ -128,10 +128,12 @@ class NatsBroker final : public Broker {
   bool flush_scheduled_ = false;
   std::atomic<std::size_t> subscription_count_{0};
 
-  // Interest objects not yet completed by nats.c (stop() waits for zero).
+  // Interest objects not yet completed by nats.c, and whether nats.c has delivered its
+  // closed callback (its last call into this object): stop() waits for both.
   std::mutex live_mutex_;
   std::condition_variable live_changed_;
   std::size_t live_interests_ = 0;
+  bool connection_closed_ = false;
 
   // Delivery thread (one), but guarded: nats.c may run several.
   std::mutex parser_mutex_;

@@ -16,11 +16,13 @@ int main(int argc, char** argv) {
     return outcome.exit_code;
   }
   try {
+    // Signals are caught from before the port opens: a SIGTERM that arrives right
+    // after "listening" must still mean a graceful stop, not the default kill.
+    boost::asio::io_context signals_context;
+    boost::asio::signal_set signals(signals_context, SIGINT, SIGTERM);
     natsync::Service service(std::move(*outcome.config));
     service.start();
 
-    boost::asio::io_context signals_context;
-    boost::asio::signal_set signals(signals_context, SIGINT, SIGTERM);
     signals.async_wait([&service](const boost::system::error_code& ec, int signal) {
       if (ec) return;
       service.log().info("received signal {}", signal);

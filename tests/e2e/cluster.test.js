@@ -73,7 +73,11 @@ test('topic, user and broadcast messages cross nodes exactly once', async () => 
 
 test('interest-based: a node subscribes in NATS only while a local client wants the topic', async () => {
   const [a, b] = nodes;
-  const baseline = (await getStatus(b)).broker_subscriptions;
+  // With no client at all a node holds exactly <prefix>.all and <prefix>.nodes (the
+  // previous test's clients are gone once their unsubscribes went through).
+  const baseline = 2;
+  await waitFor(async () => (await getStatus(a)).broker_subscriptions === baseline &&
+    (await getStatus(b)).broker_subscriptions === baseline);
   const onB = await Client.open(`${b.ws}?user_id=watcher`);
   await onB.next('connect');
   const perUser = (await getStatus(b)).broker_subscriptions - baseline;

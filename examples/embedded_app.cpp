@@ -60,9 +60,15 @@ class AppConnection : public std::enable_shared_from_this<AppConnection> {
       response->body() =
           "hello from the application; " + std::to_string(status.connections) + " sync connections\n";
     }
+    response->keep_alive(request_.keep_alive());
     response->prepare_payload();
     http::async_write(socket_, *response,
-                      [self = shared_from_this(), response](boost::system::error_code, std::size_t) {});
+                      [self = shared_from_this(), response](boost::system::error_code ec, std::size_t) {
+                        if (ec || !response->keep_alive()) return;  // the socket closes with `self`
+                        // Keep-alive: the next request on this connection may be natsync's.
+                        self->request_ = {};
+                        self->start();
+                      });
   }
 
   tcp::socket socket_;

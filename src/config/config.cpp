@@ -114,7 +114,7 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
       "HS256 secret; unset = development mode (?user_id= is trusted)");
   add("--api-key", config.api_key, "SYNC_API_KEY", "key required by REST publish/broadcast; unset = open");
   add("--ws-read-buffer-size", raw.ws_read_buffer_size, "WS_READ_BUFFER_SIZE",
-      "initial read buffer per connection, bytes");
+      "read buffer a connection keeps between messages, bytes");
   add("--ws-write-buffer-size", raw.ws_write_buffer_size, "WS_WRITE_BUFFER_SIZE",
       "frame write buffer per connection, bytes");
   add("--ws-ping-interval", raw.ws_ping_interval, "WS_PING_INTERVAL", "ping period (Go duration)");

@@ -20,6 +20,8 @@ namespace {
 constexpr auto kCloseGrace = std::chrono::seconds(5);
 // How long the opening handshake may take (Beast's own timer).
 constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
+// A drained prefix of the outbound queue longer than this is erased even while busy.
+constexpr std::size_t kQueueCompactAt = 64;
 
 websocket::close_reason make_close_reason(unsigned short code) {
   websocket::close_reason reason(code);
@@ -62,7 +64,7 @@ void WebSocketSession::run(const Request& request) {
   ws_.write_buffer_bytes(config.ws_write_buffer_size);
   ws_.auto_fragment(false);
   ws_.text(true);
-  read_buffer_.reserve(config.ws_read_buffer_size);
+  // No read buffer up front: a connection that only listens never needs one.
   // Pongs (and pings) prove the peer alive. The callback runs inside our own read
   // operation, which holds a reference to this session.
   ws_.control_callback(
@@ -148,6 +150,9 @@ void WebSocketSession::on_read(boost::system::error_code ec, std::size_t /*bytes
     }
   }
   read_buffer_.consume(read_buffer_.size());
+  // Give back what a large message made the buffer grow to (WS_READ_BUFFER_SIZE is
+  // what a connection may keep between messages).
+  if (read_buffer_.capacity() > context().config.ws_read_buffer_size) read_buffer_.shrink_to_fit();
   do_read();
 }
 
@@ -231,8 +236,8 @@ void WebSocketSession::deliver(const Frame& frame) {
     context().log.info("connection {} (user '{}'): slow consumer, {} bytes queued; closing", id(), user_id_,
                        queued_bytes_);
     // Keep only the frame being written; tell the client why, then close.
-    queue_.erase(queue_.begin() + (writing_ ? 1 : 0), queue_.end());
-    queued_bytes_ = writing_ ? queue_.front()->size() : 0;
+    queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(queue_head_ + (writing_ ? 1 : 0)), queue_.end());
+    queued_bytes_ = writing_ ? queue_[queue_head_]->size() : 0;
     auto notice = std::make_shared<const std::string>(
         encode_error(ErrorCode::slow_consumer, "connection could not keep up with its messages", {}));
     queued_bytes_ += notice->size();
@@ -252,7 +257,7 @@ void WebSocketSession::reply(std::string text) {
 
 void WebSocketSession::do_write() {
   writing_ = true;
-  ws_.async_write(boost::asio::buffer(*queue_.front()),
+  ws_.async_write(boost::asio::buffer(*queue_[queue_head_]),
                   beast::bind_front_handler(&WebSocketSession::on_write, shared_from_this()));
 }
 
@@ -262,9 +267,16 @@ void WebSocketSession::on_write(boost::system::error_code ec, std::size_t /*byte
     abort("write failed: " + ec.message());
     return;
   }
-  queued_bytes_ -= queue_.front()->size();
-  queue_.pop_front();
-  if (!queue_.empty()) {
+  queued_bytes_ -= queue_[queue_head_]->size();
+  queue_[queue_head_++].reset();
+  if (queue_head_ == queue_.size()) {
+    queue_.clear();
+    queue_head_ = 0;
+  } else if (queue_head_ > kQueueCompactAt && queue_head_ * 2 > queue_.size()) {
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(queue_head_));
+    queue_head_ = 0;
+  }
+  if (queue_head_ < queue_.size()) {
     do_write();
   } else if (closing_ && open_) {
     // Everything queued before the close is out; now the close frame.
@@ -332,6 +344,7 @@ void WebSocketSession::detach() {
   for (auto& key : worker_.hub().remove(*this)) context().broker.interest_lost(key.channel, key.name);
   context().registry.remove(user_id_);
   queue_.clear();
+  queue_head_ = 0;
   queued_bytes_ = 0;
 }
 

@@ -236,7 +236,8 @@ void WebSocketSession::deliver(const Frame& frame) {
     context().log.info("connection {} (user '{}'): slow consumer, {} bytes queued; closing", id(), user_id_,
                        queued_bytes_);
     // Keep only the frame being written; tell the client why, then close.
-    queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(queue_head_ + (writing_ ? 1 : 0)), queue_.end());
+    queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(queue_head_ + (writing_ ? 1 : 0)),
+                 queue_.end());
     queued_bytes_ = writing_ ? queue_[queue_head_]->size() : 0;
     auto notice = std::make_shared<const std::string>(
         encode_error(ErrorCode::slow_consumer, "connection could not keep up with its messages", {}));

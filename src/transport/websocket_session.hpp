@@ -18,9 +18,9 @@
 #include <boost/beast/websocket/stream.hpp>
 #include <chrono>
 #include <functional>
-#include <vector>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "auth/authenticator.hpp"
 #include "hub/subscriber.hpp"

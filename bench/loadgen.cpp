@@ -10,15 +10,19 @@
 //   natsync_loadgen --pub ws://127.0.0.1:8081/ws/sync --sub ws://127.0.0.1:8081/ws/sync
 //       --sub ws://127.0.0.1:8082/ws/sync --subscribers 200 --rate 1000 --seconds 10
 //
-// One thread, one io_context: it must never be the bottleneck at the rates it is used
-// for, and it reports its own CPU use so that a reader can check.
+// The publisher runs on the main thread; subscribers are spread over --threads threads,
+// each with its own io_context. It reports its own CPU use (percent of one core) so
+// that a reader can check it was not the bottleneck.
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <atomic>
 #include <boost/asio/connect.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket.hpp>
@@ -30,6 +34,7 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace asio = boost::asio;
@@ -68,9 +73,10 @@ bool read_field(std::string_view text, std::string_view key, std::int64_t& out) 
   return std::from_chars(begin, text.data() + text.size(), out).ec == std::errc();
 }
 
+// Written by one subscriber thread; `received` is also read by the main thread.
 struct Stats {
   std::vector<std::uint32_t> latency_us;
-  std::uint64_t received = 0;
+  std::atomic<std::uint64_t> received{0};
   std::uint64_t duplicates_or_reordered = 0;
   std::uint64_t connected = 0;
 };
@@ -138,7 +144,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       std::int64_t seq = 0;
       std::int64_t sent_at = 0;
       if (!read_field(text, R"("s":)", seq) || !read_field(text, R"("t":)", sent_at)) return;
-      ++stats_->received;
+      stats_->received.fetch_add(1, std::memory_order_relaxed);
       if (seq <= last_seq_) ++stats_->duplicates_or_reordered;
       last_seq_ = std::max(last_seq_, seq);
       stats_->latency_us.push_back(
@@ -196,25 +202,39 @@ int main(int argc, char** argv) {
   int rate = 1000;
   double seconds = 10;
   std::string topic = "bench.fanout";
+  int threads = 1;
   app.add_option("--pub", pub_url, "publisher URL (ws://host:port/ws/sync)")->required();
   app.add_option("--sub", sub_urls, "subscriber URL(s); subscribers are spread over them")->required();
   app.add_option("--subscribers", subscribers, "subscriber connections in all")->capture_default_str();
   app.add_option("--rate", rate, "messages per second from the publisher")->capture_default_str();
   app.add_option("--seconds", seconds, "publishing time")->capture_default_str();
   app.add_option("--topic", topic, "topic")->capture_default_str();
+  app.add_option("--threads", threads, "subscriber threads")->capture_default_str()->check(CLI::Range(1, 64));
   CLI11_PARSE(app, argc, argv);
 
-  asio::io_context io;
-  std::vector<Stats> stats(sub_urls.size());
+  asio::io_context io;  // the publisher's
+  std::vector<std::unique_ptr<asio::io_context>> sub_ios;
+  std::vector<std::vector<Stats>> stats;  // [thread][url]
+  for (int t = 0; t < threads; ++t) {
+    sub_ios.push_back(std::make_unique<asio::io_context>(1));
+    stats.emplace_back(sub_urls.size());
+  }
   std::vector<std::shared_ptr<Connection>> subs;
-  int ready = 0;
+  std::atomic<int> ready{0};
   for (int i = 0; i < subscribers; ++i) {
     const auto which = static_cast<std::size_t>(i) % sub_urls.size();
-    auto connection = std::make_shared<Connection>(io, parse_target(sub_urls[which]),
-                                                   "sub" + std::to_string(i), &stats[which]);
-    connection->on_ready = [&ready] { ++ready; };
+    const auto thread = static_cast<std::size_t>(i / static_cast<int>(sub_urls.size())) % sub_ios.size();
+    auto connection = std::make_shared<Connection>(*sub_ios[thread], parse_target(sub_urls[which]),
+                                                   "sub" + std::to_string(i), &stats[thread][which]);
+    connection->on_ready = [&ready] { ready.fetch_add(1); };
     connection->start(topic);
     subs.push_back(connection);
+  }
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  std::vector<std::thread> runners;
+  for (auto& sub_io : sub_ios) {
+    guards.emplace_back(sub_io->get_executor());
+    runners.emplace_back([&sub_io] { sub_io->run(); });
   }
   Stats publisher_stats;
   auto publisher = std::make_shared<Connection>(io, parse_target(pub_url), "publisher", &publisher_stats);
@@ -224,12 +244,12 @@ int main(int argc, char** argv) {
 
   // Wait (bounded) for every connection, then publish at the fixed rate.
   const auto connect_deadline = Clock::now() + std::chrono::seconds(30);
-  while ((ready < subscribers || !publisher_ready) && Clock::now() < connect_deadline) {
+  while ((ready.load() < subscribers || !publisher_ready) && Clock::now() < connect_deadline) {
     io.run_for(std::chrono::milliseconds(10));
   }
-  if (ready < subscribers || !publisher_ready) {
-    std::cerr << "loadgen: only " << ready << " of " << subscribers << " subscribers ready\n";
-    return 1;
+  if (ready.load() < subscribers || !publisher_ready) {
+    std::cerr << "loadgen: only " << ready.load() << " of " << subscribers << " subscribers ready\n";
+    std::_Exit(1);  // threads still run; nothing to clean up for a failed run
   }
 
   const double cpu_before = cpu_seconds();
@@ -255,7 +275,9 @@ int main(int argc, char** argv) {
   const std::uint64_t expected_per_url_base = static_cast<std::uint64_t>(total);
   auto all_received = [&] {
     std::uint64_t got = 0;
-    for (auto& s : stats) got += s.received;
+    for (auto& per_thread : stats) {
+      for (auto& s : per_thread) got += s.received.load(std::memory_order_relaxed);
+    }
     return got >= expected_per_url_base * static_cast<std::uint64_t>(subscribers);
   };
   const auto end = started +
@@ -264,16 +286,28 @@ int main(int argc, char** argv) {
   while (!(sent == total && all_received()) && Clock::now() < end) io.run_for(std::chrono::milliseconds(5));
   const double wall = std::chrono::duration<double>(Clock::now() - started).count();
   const double cpu = cpu_seconds() - cpu_before;
-  for (auto& s : subs) s->close();
+  for (std::size_t i = 0; i < subs.size(); ++i) {
+    const auto thread = (i / sub_urls.size()) % sub_ios.size();
+    asio::post(*sub_ios[thread], [connection = subs[i]] { connection->close(); });
+  }
   publisher->close();
   io.run_for(std::chrono::milliseconds(100));
+  guards.clear();
+  for (auto& sub_io : sub_ios) sub_io->stop();
+  for (auto& runner : runners) runner.join();
 
   std::printf(
-      "{\"subscribers\":%d,\"rate\":%d,\"seconds\":%.1f,\"published\":%lld,\"loadgen_cpu_percent\":%.1f,\"by_"
-      "url\":[",
-      subscribers, rate, seconds, static_cast<long long>(sent), 100.0 * cpu / wall);
+      "{\"subscribers\":%d,\"rate\":%d,\"seconds\":%.1f,\"published\":%lld,\"threads\":%d,"
+      "\"loadgen_cpu_percent\":%.1f,\"by_url\":[",
+      subscribers, rate, seconds, static_cast<long long>(sent), threads + 1, 100.0 * cpu / wall);
   for (std::size_t u = 0; u < sub_urls.size(); ++u) {
-    auto& s = stats[u];
+    Stats s;  // this URL's figures from every thread
+    for (auto& per_thread : stats) {
+      auto& part = per_thread[u];
+      s.latency_us.insert(s.latency_us.end(), part.latency_us.begin(), part.latency_us.end());
+      s.received += part.received.load();
+      s.duplicates_or_reordered += part.duplicates_or_reordered;
+    }
     std::sort(s.latency_us.begin(), s.latency_us.end());
     const auto subs_here = static_cast<std::uint64_t>(
         (subscribers + static_cast<int>(sub_urls.size() - 1 - u)) / static_cast<int>(sub_urls.size()));

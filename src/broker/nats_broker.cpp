@@ -131,6 +131,19 @@ void NatsBroker::stop() {
   connected_ = false;
 }
 
+NatsBroker::Kind NatsBroker::kind_of(Channel channel) {
+  return channel == Channel::topic ? Kind::topic : Kind::user;
+}
+
+NatsBroker::Kind NatsBroker::kind_of(Publication::Target target) {
+  switch (target) {
+    case Publication::Target::topic: return Kind::topic;
+    case Publication::Target::user: return Kind::user;
+    case Publication::Target::all: return Kind::all;
+  }
+  return Kind::all;
+}
+
 std::string NatsBroker::subject_for(Kind kind, const std::string& key) const {
   switch (kind) {
     case Kind::topic: return subjects_.topic(key);
@@ -144,12 +157,7 @@ std::string NatsBroker::subject_for(Kind kind, const std::string& key) const {
 bool NatsBroker::publish(PublicationPtr publication) {
   hub_.dispatch(publication);  // this node's subscribers, without a NATS round trip
   if (stopping_) return false;
-  std::string subject;
-  switch (publication->target) {
-    case Publication::Target::topic: subject = subjects_.topic(publication->key); break;
-    case Publication::Target::user: subject = subjects_.user(publication->key); break;
-    case Publication::Target::all: subject = subjects_.all(); break;
-  }
+  const auto subject = subject_for(kind_of(publication->target), publication->key);
   const auto data = frame_data(*publication->frame);
   const natsStatus status =
       natsConnection_Publish(connection_, subject.c_str(), data.data(), static_cast<int>(data.size()));
@@ -164,7 +172,7 @@ bool NatsBroker::publish(PublicationPtr publication) {
 }
 
 void NatsBroker::interest_gained(Channel channel, const std::string& key, ReadyFn on_ready) {
-  const Kind kind = channel == Channel::topic ? Kind::topic : Kind::user;
+  const Kind kind = kind_of(channel);
   boost::asio::post(io_context_, [this, kind, key, on_ready = std::move(on_ready)]() mutable {
     Interest* interest = subscribe(kind, key);
     ++interest->holders;
@@ -178,7 +186,7 @@ void NatsBroker::interest_gained(Channel channel, const std::string& key, ReadyF
 
 void NatsBroker::interest_lost(Channel channel, const std::string& key) {
   if (stopping_) return;
-  const Kind kind = channel == Channel::topic ? Kind::topic : Kind::user;
+  const Kind kind = kind_of(channel);
   boost::asio::post(io_context_, [this, subject = subject_for(kind, key)] {
     auto it = interests_.find(subject);
     if (it == interests_.end()) return;
@@ -190,7 +198,7 @@ void NatsBroker::interest_lost(Channel channel, const std::string& key) {
 }
 
 void NatsBroker::when_ready(Channel channel, const std::string& key, ReadyFn on_ready) {
-  const Kind kind = channel == Channel::topic ? Kind::topic : Kind::user;
+  const Kind kind = kind_of(channel);
   boost::asio::post(io_context_,
                     [this, subject = subject_for(kind, key), on_ready = std::move(on_ready)]() mutable {
                       auto it = interests_.find(subject);
@@ -293,12 +301,12 @@ void NatsBroker::deliver(Interest& interest, natsMsg* message) {
     record_heartbeat(body);
     return;
   }
-  std::optional<std::string> data;
+  bool valid = false;
   {
     std::lock_guard lock(parser_mutex_);
-    data = parser_.compact_json(body);
+    valid = parser_.is_json(body);
   }
-  if (!data) {
+  if (!valid) {
     // Someone published non-JSON on our subjects: clients must never see it.
     log_.warn("NATS: dropped a message on {} whose body is not one JSON value", natsMsg_GetSubject(message));
     return;
@@ -308,16 +316,16 @@ void NatsBroker::deliver(Interest& interest, natsMsg* message) {
     case Kind::topic:
       publication->target = Publication::Target::topic;
       publication->key = interest.key;
-      publication->frame = make_topic_data_frame(interest.key, *data);
+      publication->frame = make_topic_data_frame(interest.key, body);
       break;
     case Kind::user:
       publication->target = Publication::Target::user;
       publication->key = interest.key;
-      publication->frame = make_direct_data_frame(*data);
+      publication->frame = make_direct_data_frame(body);
       break;
     default:
       publication->target = Publication::Target::all;
-      publication->frame = make_direct_data_frame(*data);
+      publication->frame = make_direct_data_frame(body);
       break;
   }
   hub_.dispatch(publication);

@@ -94,6 +94,8 @@ class NatsBroker final : public Broker {
   static void on_error(natsConnection* connection, natsSubscription* subscription, natsStatus status,
                        void* closure);
 
+  static Kind kind_of(Channel channel);
+  static Kind kind_of(Publication::Target target);
   std::string subject_for(Kind kind, const std::string& key) const;
   // Broker thread only.
   Interest* subscribe(Kind kind, const std::string& key);

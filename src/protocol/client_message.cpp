@@ -54,10 +54,9 @@ constexpr std::size_t kMaxIdBytes = 256;
 
 MessageParser::MessageParser() : impl_(std::make_unique<Impl>()) {}
 
-std::optional<std::string> MessageParser::compact_json(std::string_view text) {
+bool MessageParser::is_json(std::string_view text) {
   element doc;
-  if (impl_->parser.parse(text.data(), text.size(), true).get(doc) != simdjson::SUCCESS) return std::nullopt;
-  return simdjson::minify(doc);
+  return impl_->parser.parse(text.data(), text.size(), true).get(doc) == simdjson::SUCCESS;
 }
 MessageParser::~MessageParser() = default;
 

@@ -3,7 +3,6 @@
 // and REST request bodies. Every input is untrusted; every failure becomes a
 // ProtocolError with a code and a sentence, never an exception or a crash.
 #include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -51,9 +50,9 @@ class MessageParser {
 
   ParseResult<ClientMessage> parse_client_message(std::string_view frame);
   ParseResult<PublishRequest> parse_publish_request(std::string_view body, PublishKind kind);
-  // One JSON value of any type, minified; nullopt when `text` is not exactly that
-  // (data arriving from NATS, where any client may have published).
-  std::optional<std::string> compact_json(std::string_view text);
+  // True when `text` is exactly one JSON value of any type (data arriving from NATS,
+  // where any client may have published). Validates without copying it.
+  bool is_json(std::string_view text);
 
  private:
   struct Impl;

@@ -99,14 +99,21 @@ void WebSocketSession::on_accept(boost::system::error_code ec) {
 }
 
 void WebSocketSession::join_hub(std::function<void(WebSocketSession&)> then) {
-  auto& broker = context().broker;
+  const bool first_of_user = worker_.hub().add(*this, user_id_);
   if (user_id_.empty()) {
-    worker_.hub().add(*this, user_id_);  // anonymous (development mode): no user key
-    then(*this);
-  } else if (worker_.hub().add(*this, user_id_)) {
-    broker.interest_gained(Channel::user, user_id_, on_worker(std::move(then)));
+    then(*this);  // anonymous (development mode): no user key to wait for
   } else {
-    broker.when_ready(Channel::user, user_id_, on_worker(std::move(then)));
+    after_broker(Channel::user, user_id_, first_of_user, std::move(then));
+  }
+}
+
+void WebSocketSession::after_broker(Channel channel, const std::string& key, bool key_appeared,
+                                    std::function<void(WebSocketSession&)> then) {
+  auto& broker = context().broker;
+  if (key_appeared) {
+    broker.interest_gained(channel, key, on_worker(std::move(then)));
+  } else {
+    broker.when_ready(channel, key, on_worker(std::move(then)));
   }
 }
 
@@ -165,14 +172,11 @@ void WebSocketSession::handle(ClientMessage& message) {
   switch (message.type) {
     case MessageType::subscribe: {
       // Acked once the broker delivers the topic from every node (at once standalone).
-      auto ack = on_worker([topic = message.topic, id = message.id](WebSocketSession& self) {
-        self.reply(encode_ack(MessageType::subscribe, topic, id));
-      });
-      if (worker_.hub().subscribe(*this, message.topic) == IndexChange::key_appeared) {
-        context().broker.interest_gained(Channel::topic, message.topic, std::move(ack));
-      } else {
-        context().broker.when_ready(Channel::topic, message.topic, std::move(ack));
-      }
+      const bool appeared = worker_.hub().subscribe(*this, message.topic) == IndexChange::key_appeared;
+      after_broker(Channel::topic, message.topic, appeared,
+                   [topic = message.topic, id = message.id](WebSocketSession& self) {
+                     self.reply(encode_ack(MessageType::subscribe, topic, id));
+                   });
       break;
     }
     case MessageType::unsubscribe:

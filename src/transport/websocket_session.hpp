@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "auth/authenticator.hpp"
+#include "hub/channel.hpp"
 #include "hub/subscriber.hpp"
 #include "protocol/client_message.hpp"
 
@@ -60,6 +61,10 @@ class WebSocketSession final : public Subscriber, public std::enable_shared_from
   // Joins the worker's hub under `user` (once authenticated) and runs `then` when the
   // broker delivers to that user from every node.
   void join_hub(std::function<void(WebSocketSession&)> then);
+  // Tells the broker about `key` (gained when it just appeared on this worker) and runs
+  // `then` on this worker once the broker delivers it from every node.
+  void after_broker(Channel channel, const std::string& key, bool key_appeared,
+                    std::function<void(WebSocketSession&)> then);
   // A broker ReadyFn that runs `fn` on this session's worker if it is still open.
   std::function<void()> on_worker(std::function<void(WebSocketSession&)> fn);
   void reply(std::string text);

@@ -137,3 +137,13 @@ TEST(PublishRequest, RejectsBadBodies) {
   EXPECT_TRUE(
       std::holds_alternative<ProtocolError>(parser.parse_publish_request("{}", PublishKind::broadcast)));
 }
+
+TEST(MessageParser, IsJsonAcceptsOneValueOfAnyTypeOnly) {
+  MessageParser parser;
+  for (const char* good : {"1", "\"s\"", "null", "[1,{\"a\":2}]", " {\"a\" : 1}\n"}) {
+    EXPECT_TRUE(parser.is_json(good)) << good;
+  }
+  for (const char* bad : {"", "{", "1 2", "{\"a\":}", "\xff", "[1,]", "nul"}) {
+    EXPECT_FALSE(parser.is_json(bad)) << bad;
+  }
+}

@@ -505,6 +505,7 @@ int main(int argc, char** argv) {
   while (Clock::now() < stop_at) main_io.run_for(std::chrono::milliseconds(5));
   publishing = false;
   const auto last = snapshot();
+  const long server_rss_at_end = server_rss_kib(o.server_pid);
   const double main_cpu = thread_cpu_seconds() - main_cpu_start;
   thread_cpu_mark(false);
   std::int64_t total_sent = 0;
@@ -538,7 +539,7 @@ int main(int argc, char** argv) {
       "\"deliveries_per_s\":%.0f,\"latency_us\":{\"p50\":%llu,\"p90\":%llu,\"p99\":%llu,\"p999\":%llu,"
       "\"max\":%llu},"
       "\"loadgen_cpu_percent\":%.1f,\"loadgen_busiest_thread_percent\":%.1f,\"loadgen_threads\":%d,"
-      "\"server_cpu_percent\":%.1f,\"failed\":%llu,\"failures\":%s}\n",
+      "\"server_cpu_percent\":%.1f,\"server_rss_kib\":%ld,\"failed\":%llu,\"failures\":%s}\n",
       o.publishers, o.window, o.rate, o.seconds, o.size, static_cast<long long>(total_sent),
       static_cast<unsigned long long>(expected), static_cast<unsigned long long>(received),
       static_cast<long long>(expected) - static_cast<long long>(received),
@@ -550,7 +551,7 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(latency.max()),
       measured > 0 ? 100.0 * (last.cpu - first.cpu) / measured : 0.0,
       measured > 0 ? 100.0 * busiest_thread / measured : 0.0, o.threads + 1,
-      measured > 0 ? 100.0 * (last.server_cpu - first.server_cpu) / measured : 0.0,
+      measured > 0 ? 100.0 * (last.server_cpu - first.server_cpu) / measured : 0.0, server_rss_at_end,
       static_cast<unsigned long long>(failure_count.load()), print_failures().c_str());
   return received == expected && out_of_order == 0 && rest_errors == 0 ? 0 : 1;
 }

@@ -106,7 +106,7 @@ bool parse_http_response(std::string_view bytes, HttpResponse& response) {
     }
     line = next;
   }
-  if (bytes.size() < head_end + 4 + body) return false;
+  if (body > bytes.size() || bytes.size() < head_end + 4 + body) return false;  // (no overflow)
   response.size = head_end + 4 + body;
   return true;
 }
@@ -121,7 +121,7 @@ long parse_nats_op(std::string_view bytes, NatsOp& op) {
     const auto last_space = line.rfind(' ');
     std::size_t size = 0;
     if (!parse_size(line.substr(last_space + 1), size)) return -1;
-    if (bytes.size() < eol + 2 + size + 2) return 0;
+    if (size > bytes.size() || bytes.size() < eol + 2 + size + 2) return 0;  // (no overflow)
     op.kind = NatsOp::Kind::msg;
     op.payload = bytes.substr(eol + 2, size);
     return static_cast<long>(eol + 2 + size + 2);

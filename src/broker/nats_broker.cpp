@@ -158,7 +158,7 @@ bool NatsBroker::publish(PublicationPtr publication) {
   hub_.dispatch(publication);  // this node's subscribers, without a NATS round trip
   if (stopping_) return false;
   const auto subject = subject_for(kind_of(publication->target), publication->key);
-  const auto data = frame_data(*publication->frame);
+  const auto data = frame_data(publication->frame->payload());
   const natsStatus status =
       natsConnection_Publish(connection_, subject.c_str(), data.data(), static_cast<int>(data.size()));
   if (status == NATS_OK) return true;

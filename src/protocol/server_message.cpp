@@ -18,17 +18,19 @@ Frame make_topic_data_frame(std::string_view topic, std::string_view data_json) 
   constexpr std::string_view head = kTopicHead;
   constexpr std::string_view mid = kTopicMid;
   std::string out;
-  out.reserve(head.size() + topic.size() + mid.size() + data_json.size() + 1);
+  out.reserve(WireFrame::kMaxHeader + head.size() + topic.size() + mid.size() + data_json.size() + 1);
+  out.append(WireFrame::kMaxHeader, '\0');
   out.append(head).append(topic).append(mid).append(data_json).push_back('}');
-  return std::make_shared<const std::string>(std::move(out));
+  return std::make_shared<const WireFrame>(WireFrame::Opcode::text, WireFrame::header_room, std::move(out));
 }
 
 Frame make_direct_data_frame(std::string_view data_json) {
   constexpr std::string_view head = kDirectHead;
   std::string out;
-  out.reserve(head.size() + data_json.size() + 1);
+  out.reserve(WireFrame::kMaxHeader + head.size() + data_json.size() + 1);
+  out.append(WireFrame::kMaxHeader, '\0');
   out.append(head).append(data_json).push_back('}');
-  return std::make_shared<const std::string>(std::move(out));
+  return std::make_shared<const WireFrame>(WireFrame::Opcode::text, WireFrame::header_room, std::move(out));
 }
 
 std::string_view frame_data(std::string_view frame) {

@@ -8,11 +8,9 @@
 
 #include "protocol/error_code.hpp"
 #include "protocol/message_type.hpp"
+#include "protocol/wire_frame.hpp"
 
 namespace natsync {
-
-// The bytes of one outbound WebSocket text message, shared by all its recipients.
-using Frame = std::shared_ptr<const std::string>;
 
 // {"type":"data","topic":T,"data":D}. `topic` must be valid (no escaping needed) and
 // `data_json` must already be valid compact JSON.

@@ -39,7 +39,12 @@ void Listener::do_accept() {
   acceptor_.async_accept(worker.io_context(),
                          [self = shared_from_this(), &worker](boost::system::error_code ec,
                                                               boost::asio::ip::tcp::socket socket) {
-                           if (!ec) std::make_shared<HttpSession>(std::move(socket), worker)->run();
+                           if (!ec) {
+                             // Frames are small and already batched per write: no Nagle delay.
+                             boost::system::error_code ignored;
+                             socket.set_option(boost::asio::ip::tcp::no_delay(true), ignored);
+                             std::make_shared<HttpSession>(std::move(socket), worker)->run();
+                           }
                            self->on_accept(ec);
                          });
 }

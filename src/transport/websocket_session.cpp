@@ -20,8 +20,9 @@ namespace {
 constexpr auto kCloseGrace = std::chrono::seconds(5);
 // How long the opening handshake may take (Beast's own timer).
 constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
-// A drained prefix of the outbound queue longer than this is erased even while busy.
-constexpr std::size_t kQueueCompactAt = 64;
+// At most this many frames in one gather write (the kernel takes up to 1024 iovecs;
+// asio hands them over 64 at a time).
+constexpr std::size_t kMaxFramesPerWrite = 256;
 
 websocket::close_reason make_close_reason(unsigned short code) {
   websocket::close_reason reason(code);
@@ -42,7 +43,7 @@ websocket::close_reason make_close_reason(unsigned short code) {
 WebSocketSession::WebSocketSession(boost::asio::ip::tcp::socket socket, Worker& worker,
                                    std::optional<Identity> identity)
     : Subscriber(worker.context().registry.next_connection_id()),
-      ws_(std::move(socket)),
+      ws_(GatedSocket(std::move(socket))),
       worker_(worker),
       authenticated_(identity.has_value()) {
   if (identity) {
@@ -69,6 +70,7 @@ void WebSocketSession::run(const Request& request) {
   // operation, which holds a reference to this session.
   ws_.control_callback(
       [this](websocket::frame_type, beast::string_view) { last_seen_ = steady_clock::now(); });
+  ws_.next_layer().set_listener(this);
   ws_.async_accept(request, beast::bind_front_handler(&WebSocketSession::on_accept, shared_from_this()));
 }
 
@@ -127,10 +129,11 @@ std::function<void()> WebSocketSession::on_worker(std::function<void(WebSocketSe
 }
 
 void WebSocketSession::do_read() {
-  ws_.async_read(read_buffer_, beast::bind_front_handler(&WebSocketSession::on_read, shared_from_this()));
+  ws_.async_read_some(boost::asio::buffer(read_chunk_),
+                      beast::bind_front_handler(&WebSocketSession::on_read, shared_from_this()));
 }
 
-void WebSocketSession::on_read(boost::system::error_code ec, std::size_t /*bytes*/) {
+void WebSocketSession::on_read(boost::system::error_code ec, std::size_t bytes) {
   if (ec) {
     if (ec == websocket::error::closed) {
       context().log.debug("connection {} closed ({})", id(), ws_.reason().code);
@@ -141,14 +144,17 @@ void WebSocketSession::on_read(boost::system::error_code ec, std::size_t /*bytes
     return;
   }
   last_seen_ = steady_clock::now();
+  if (ws_.got_text()) message_.append(read_chunk_.data(), bytes);  // binary is refused whole
+  if (!ws_.is_message_done()) {
+    do_read();
+    return;
+  }
   if (!closing_) {
     if (!ws_.got_text()) {
       reply(encode_error(ErrorCode::unsupported_data, "binary frames are not supported; send JSON text", {}));
       close(close_code::unsupported_data);
     } else {
-      const auto bytes = read_buffer_.data();
-      auto parsed = worker_.parser().parse_client_message(
-          std::string_view(static_cast<const char*>(bytes.data()), bytes.size()));
+      auto parsed = worker_.parser().parse_client_message(message_);
       if (auto* err = std::get_if<ProtocolError>(&parsed)) {
         reply(encode_error(err->code, err->message, err->id));
       } else {
@@ -156,10 +162,10 @@ void WebSocketSession::on_read(boost::system::error_code ec, std::size_t /*bytes
       }
     }
   }
-  read_buffer_.consume(read_buffer_.size());
+  message_.clear();
   // Give back what a large message made the buffer grow to (WS_READ_BUFFER_SIZE is
   // what a connection may keep between messages).
-  if (read_buffer_.capacity() > context().config.ws_read_buffer_size) read_buffer_.shrink_to_fit();
+  if (message_.capacity() > context().config.ws_read_buffer_size) message_.shrink_to_fit();
   do_read();
 }
 
@@ -236,57 +242,65 @@ void WebSocketSession::handle_auth(const ClientMessage& message) {
 
 void WebSocketSession::deliver(const Frame& frame) {
   if (closing_ || !open_) return;
-  if (queued_bytes_ + frame->size() > context().config.ws_max_queue_bytes) {
+  if (outbound_.bytes() + frame->size() > context().config.ws_max_queue_bytes) {
     context().log.info("connection {} (user '{}'): slow consumer, {} bytes queued; closing", id(), user_id_,
-                       queued_bytes_);
-    // Keep only the frame being written; tell the client why, then close.
-    queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(queue_head_ + (writing_ ? 1 : 0)),
-                 queue_.end());
-    queued_bytes_ = writing_ ? queue_[queue_head_]->size() : 0;
-    auto notice = std::make_shared<const std::string>(
-        encode_error(ErrorCode::slow_consumer, "connection could not keep up with its messages", {}));
-    queued_bytes_ += notice->size();
-    queue_.push_back(std::move(notice));
-    if (!writing_) do_write();
+                       outbound_.bytes());
+    // Keep only what is being written; tell the client why, then close.
+    outbound_.drop_unsent();
+    outbound_.push(make_text_frame(
+        encode_error(ErrorCode::slow_consumer, "connection could not keep up with its messages", {})));
+    request_flush();
     close(close_code::slow_consumer);
     return;
   }
-  queued_bytes_ += frame->size();
-  queue_.push_back(frame);
-  if (!writing_) do_write();
+  outbound_.push(frame);
+  request_flush();
 }
 
-void WebSocketSession::reply(std::string text) {
-  deliver(std::make_shared<const std::string>(std::move(text)));
+void WebSocketSession::reply(std::string_view text) { deliver(make_text_frame(text)); }
+
+void WebSocketSession::request_flush() {
+  if (flush_requested_ || outbound_.in_flight()) return;  // on_write() continues
+  flush_requested_ = true;
+  worker_.request_flush(shared_from_this());
+}
+
+void WebSocketSession::flush() {
+  flush_requested_ = false;
+  do_write();
+}
+
+void WebSocketSession::on_socket_free() {
+  if (!flush_requested_) do_write();
 }
 
 void WebSocketSession::do_write() {
-  writing_ = true;
-  ws_.async_write(boost::asio::buffer(*queue_[queue_head_]),
-                  beast::bind_front_handler(&WebSocketSession::on_write, shared_from_this()));
+  // Busy with Beast's own write (a pong, the close frame): on_socket_free() resumes.
+  if (outbound_.in_flight() || ws_.next_layer().writing()) return;
+  if (outbound_.has_unsent()) {
+    if (!ws_.is_open()) return;  // Beast is closing: nothing may follow its close frame
+    ws_.next_layer().async_write(outbound_.take(kMaxFramesPerWrite),
+                                 beast::bind_front_handler(&WebSocketSession::on_write, shared_from_this()));
+  } else if (closing_ && open_ && !close_sent_ && ws_.is_open()) {
+    // Everything queued before the close is out; now the close frame.
+    close_sent_ = true;
+    ws_.async_close(make_close_reason(close_code_),
+                    [self = shared_from_this()](boost::system::error_code) {});
+  }
 }
 
 void WebSocketSession::on_write(boost::system::error_code ec, std::size_t /*bytes*/) {
-  writing_ = false;
+  outbound_.written();
   if (ec) {
     abort("write failed: " + ec.message());
     return;
   }
-  queued_bytes_ -= queue_[queue_head_]->size();
-  queue_[queue_head_++].reset();
-  if (queue_head_ == queue_.size()) {
-    queue_.clear();
-    queue_head_ = 0;
-  } else if (queue_head_ > kQueueCompactAt && queue_head_ * 2 > queue_.size()) {
-    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(queue_head_));
-    queue_head_ = 0;
-  }
-  if (queue_head_ < queue_.size()) {
-    do_write();
-  } else if (closing_ && open_) {
-    // Everything queued before the close is out; now the close frame.
-    ws_.async_close(make_close_reason(close_code_),
-                    [self = shared_from_this()](boost::system::error_code) {});
+  // What was queued meanwhile waits for the worker's flush, with whatever else this
+  // round queues: writing it now would send a few frames per syscall under load.
+  if (outbound_.has_unsent()) {
+    request_flush();
+  } else {
+    do_write();  // the close frame, if closing
   }
 }
 
@@ -295,16 +309,14 @@ void WebSocketSession::close(unsigned short code) {
   closing_ = true;
   close_code_ = code;
   deadline_ = steady_clock::now() + kCloseGrace;
-  if (!writing_) {
-    ws_.async_close(make_close_reason(code), [self = shared_from_this()](boost::system::error_code) {});
-  }
+  request_flush();  // what is queued goes first; do_write() then sends the close frame
 }
 
 void WebSocketSession::abort(std::string_view why) {
   context().log.debug("connection {} (user '{}'): cut: {}", id(), user_id_, why);
   closing_ = true;
   boost::system::error_code ignored;
-  ws_.next_layer().close(ignored);
+  ws_.next_layer().next_layer().close(ignored);
 }
 
 void WebSocketSession::on_tick(steady_clock::time_point now, std::chrono::system_clock::time_point wall) {
@@ -328,10 +340,9 @@ void WebSocketSession::on_tick(steady_clock::time_point now, std::chrono::system
     close(close_code::token_expired);
     return;
   }
-  if (!pinging_ && now - last_ping_ >= config.ws_ping_interval) {
-    pinging_ = true;
+  if (now - last_ping_ >= config.ws_ping_interval) {
     last_ping_ = now;
-    ws_.async_ping({}, [self = shared_from_this()](boost::system::error_code) { self->pinging_ = false; });
+    deliver(worker_.ping_frame());  // in line with the data: a ping never overtakes a frame
   }
 }
 
@@ -348,9 +359,7 @@ void WebSocketSession::detach() {
   worker_.detach(*this);
   for (auto& key : worker_.hub().remove(*this)) context().broker.interest_lost(key.channel, key.name);
   context().registry.remove(user_id_);
-  queue_.clear();
-  queue_head_ = 0;
-  queued_bytes_ = 0;
+  outbound_.drop_unsent(true);
 }
 
 }  // namespace natsync

@@ -35,7 +35,17 @@ void Worker::start() {
   thread_ = std::thread([this] {
     for (;;) {
       try {
-        io_context_.run();
+        // Run what is ready, then write what it queued (corking): everything that
+        // arrived together leaves together, one gather write per connection.
+        while (!io_context_.stopped()) {
+          io_context_.run_one();
+          io_context_.poll();
+          flush();
+        }
+        // stop(): the handlers of the sessions it cut are ready; run them so that
+        // every session ends and is freed here, not with the io_context.
+        io_context_.restart();
+        io_context_.poll();
         return;
       } catch (const std::exception& e) {
         // A handler threw: log and keep serving the other connections.
@@ -47,9 +57,27 @@ void Worker::start() {
 
 void Worker::stop() {
   if (!thread_.joinable()) return;
+  boost::asio::post(io_context_, [this] {
+    sweep_timer_.cancel();
+    for (auto* session : std::vector<WebSocketSession*>(sessions_.begin(), sessions_.end())) {
+      session->terminate();
+    }
+    io_context_.stop();
+  });
   work_.reset();
-  io_context_.stop();
   thread_.join();
+}
+
+void Worker::request_flush(std::shared_ptr<WebSocketSession> session) {
+  flush_list_.push_back(std::move(session));
+}
+
+void Worker::flush() {
+  // A session's flush may ask for another (the slow-consumer notice): that one waits
+  // for the next round.
+  flushing_.swap(flush_list_);
+  for (auto& session : flushing_) session->flush();
+  flushing_.clear();
 }
 
 void Worker::close_all_sessions() {

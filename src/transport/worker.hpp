@@ -10,10 +10,13 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/unordered/unordered_flat_set.hpp>
+#include <memory>
 #include <thread>
+#include <vector>
 
 #include "hub/local_hub.hpp"
 #include "protocol/client_message.hpp"
+#include "protocol/wire_frame.hpp"
 #include "transport/server_context.hpp"
 
 namespace natsync {
@@ -28,8 +31,7 @@ class Worker {
   Worker& operator=(const Worker&) = delete;
 
   void start();
-  // Stops the loop and joins the thread; sessions still open are destroyed with
-  // the io_context (which runs their cleanup).
+  // Cuts the sessions still open, lets their handlers finish, and joins the thread.
   void stop();
 
   // Asks every WebSocket session to say goodbye and close (server shutdown).
@@ -45,9 +47,17 @@ class Worker {
   void attach(WebSocketSession& session) { sessions_.insert(&session); }
   void detach(WebSocketSession& session) { sessions_.erase(&session); }
 
+  // Corking: `session` has queued frames; its flush() runs once the worker has run
+  // every handler that is ready, so what they all queue for it leaves in one write.
+  void request_flush(std::shared_ptr<WebSocketSession> session);
+
+  // The keep-alive ping, framed once for every session of the worker.
+  const Frame& ping_frame() const { return ping_frame_; }
+
  private:
   void schedule_sweep();
   void sweep();
+  void flush();
 
   unsigned index_;
   const ServerContext& context_;
@@ -56,6 +66,9 @@ class Worker {
   LocalHub hub_;
   MessageParser parser_;
   boost::unordered_flat_set<WebSocketSession*> sessions_;
+  std::vector<std::shared_ptr<WebSocketSession>> flush_list_;
+  std::vector<std::shared_ptr<WebSocketSession>> flushing_;  // flush_list_ being flushed
+  Frame ping_frame_ = std::make_shared<const WireFrame>(WireFrame::Opcode::ping, "");
   boost::asio::io_context io_context_{1};
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   boost::asio::steady_timer sweep_timer_;

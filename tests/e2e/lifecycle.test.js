@@ -4,6 +4,7 @@
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const { spawn, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
 const { BIN, startServer, Client, postJson, getStatus, waitFor, sleep } = require('./harness');
@@ -63,6 +64,43 @@ test('cleanup: thousands of abruptly killed connections leave nothing behind', {
     // nothing there; LeakSanitizer's check at exit covers that build instead.
     if (!process.env.NATSYNC_SANITIZED) assert.ok(after - baseline < 8 * 1024, `RSS grew from ${baseline} to ${after} KiB`);
   } finally {
+    await server.stopClean();
+  }
+});
+
+test('open-files limit: connections past it wait, the server says so, does not spin, and accepts again', { timeout: 60000 }, async () => {
+  // prlimit execs natsync in place, so the pid is the server's.
+  const server = await startServer({ WORKER_THREADS: '1' }, { single: true, bin: 'prlimit', args: ['--nofile=64', BIN] });
+  const cpuSeconds = () => {
+    const fields = fs.readFileSync(`/proc/${server.proc.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 1/100 s
+  };
+  const clients = [];
+  try {
+    for (let i = 0; i < 80; i++) {
+      try {
+        clients.push(await Client.open(`${server.ws}?user_id=fd${i}`, { handshakeTimeout: 1000 }));
+      } catch {
+        break; // the first one the server could not take
+      }
+    }
+    assert.ok(clients.length >= 20 && clients.length < 64, `${clients.length} connections under a limit of 64 files`);
+    const waiting = new Client(`${server.ws}?user_id=waiting`); // stays in the kernel's backlog
+    const before = cpuSeconds();
+    await sleep(2000);
+    const spent = cpuSeconds() - before;
+    assert.ok(spent < 0.5, `the server used ${spent} s of CPU in 2 s while out of descriptors`);
+    assert.match(server.output(), /out of file descriptors/);
+    for (const c of clients.splice(0, 5)) c.terminate();
+    await new Promise((resolve, reject) => {
+      waiting.ws.once('open', resolve);
+      waiting.ws.once('error', reject);
+    });
+    await waiting.request({ type: 'subscribe', topic: 'after.limit' });
+    waiting.terminate();
+    console.log(`# ${clients.length + 5} connections under a limit of 64 open files; ${spent} s CPU while waiting`);
+  } finally {
+    for (const c of clients) c.terminate();
     await server.stopClean();
   }
 });

@@ -61,7 +61,8 @@ TEST(RestApi, PublishToTopicAsInTheSpec) {
   const auto& publication = *f.broker.published[0];
   EXPECT_EQ(publication.target, Publication::Target::topic);
   EXPECT_EQ(publication.key, "updates");
-  EXPECT_EQ(*publication.frame, R"({"type":"data","topic":"updates","data":{"message":"Hello World"}})");
+  EXPECT_EQ(publication.frame->payload(),
+            R"({"type":"data","topic":"updates","data":{"message":"Hello World"}})");
 }
 
 TEST(RestApi, PublishToUserAndBroadcast) {
@@ -74,7 +75,8 @@ TEST(RestApi, PublishToUserAndBroadcast) {
       http::status::ok);
   ASSERT_EQ(f.broker.published.size(), 2U);
   EXPECT_EQ(f.broker.published[0]->target, Publication::Target::user);
-  EXPECT_EQ(*f.broker.published[1]->frame, R"({"type":"data","data":{"announcement":"Server maintenance"}})");
+  EXPECT_EQ(f.broker.published[1]->frame->payload(),
+            R"({"type":"data","data":{"announcement":"Server maintenance"}})");
 }
 
 TEST(RestApi, StatusHasTheSpecFields) {
@@ -166,7 +168,7 @@ TEST(Node, LibraryApiValidatesInput) {
   EXPECT_EQ(f.node.publish_to_user("user123", boost::json::value{{"data", "personal"}}), PublishStatus::ok);
   EXPECT_EQ(f.node.broadcast_json("[1, 2]"), PublishStatus::ok);
   ASSERT_EQ(f.broker.published.size(), 3U);
-  EXPECT_EQ(*f.broker.published[0]->frame,
+  EXPECT_EQ(f.broker.published[0]->frame->payload(),
             R"({"type":"data","topic":"user.notifications","data":{"type":"alert"}})");
-  EXPECT_EQ(*f.broker.published[2]->frame, R"({"type":"data","data":[1,2]})");
+  EXPECT_EQ(f.broker.published[2]->frame->payload(), R"({"type":"data","data":[1,2]})");
 }

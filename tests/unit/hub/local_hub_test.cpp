@@ -14,13 +14,13 @@ namespace {
 
 struct Recorder final : Subscriber {
   explicit Recorder(std::uint64_t id) : Subscriber(id) {}
-  void deliver(const Frame& frame) override { frames.push_back(*frame); }
+  void deliver(const Frame& frame) override { frames.emplace_back(frame->payload()); }
   std::vector<std::string> frames;
 };
 
 Publication to_topic(std::string topic, std::string payload, std::uint64_t exclude = 0) {
-  return Publication{Publication::Target::topic, std::move(topic),
-                     std::make_shared<const std::string>(std::move(payload)), exclude};
+  return Publication{Publication::Target::topic, std::move(topic), make_text_frame(std::move(payload)),
+                     exclude};
 }
 
 }  // namespace
@@ -61,17 +61,15 @@ TEST(LocalHub, UserAndBroadcastTargets) {
   EXPECT_TRUE(hub.add(a1, "alice"));
   EXPECT_FALSE(hub.add(a2, "alice"));
   hub.add(b, "bob");
-  EXPECT_EQ(hub.deliver({Publication::Target::user, "alice", std::make_shared<const std::string>("p"), 0}),
-            2U);
-  EXPECT_EQ(hub.deliver({Publication::Target::all, "", std::make_shared<const std::string>("all"), 0}), 3U);
+  EXPECT_EQ(hub.deliver({Publication::Target::user, "alice", make_text_frame("p"), 0}), 2U);
+  EXPECT_EQ(hub.deliver({Publication::Target::all, "", make_text_frame("all"), 0}), 3U);
   EXPECT_EQ(b.frames, std::vector<std::string>{"all"});
   hub.add(b, "bob");  // adding twice changes nothing
   EXPECT_EQ(hub.connection_count(), 3U);
   EXPECT_EQ(hub.remove(b), (std::vector<LocalHub::Key>{{Channel::user, "bob"}}));
   hub.add(b, "alice");
-  EXPECT_EQ(hub.deliver({Publication::Target::user, "alice", std::make_shared<const std::string>("q"), 0}),
-            3U);
-  EXPECT_EQ(hub.deliver({Publication::Target::user, "bob", std::make_shared<const std::string>("q"), 0}), 0U);
+  EXPECT_EQ(hub.deliver({Publication::Target::user, "alice", make_text_frame("q"), 0}), 3U);
+  EXPECT_EQ(hub.deliver({Publication::Target::user, "bob", make_text_frame("q"), 0}), 0U);
 }
 
 TEST(LocalHub, RemoveLeavesNothingBehind) {
@@ -95,8 +93,7 @@ TEST(LocalHub, RemoveLeavesNothingBehind) {
   EXPECT_TRUE(hub.remove(*subscribers[0]).empty());  // twice is harmless
   EXPECT_EQ(hub.connection_count(), 0U);
   EXPECT_EQ(hub.topic_count(), 0U);
-  EXPECT_EQ(hub.deliver({Publication::Target::user, "user1", std::make_shared<const std::string>("x"), 0}),
-            0U);
+  EXPECT_EQ(hub.deliver({Publication::Target::user, "user1", make_text_frame("x"), 0}), 0U);
 }
 
 TEST(LocalHub, UnknownSubscriberCannotSubscribe) {

@@ -6,26 +6,27 @@
 using namespace natsync;
 
 namespace {
-boost::json::value parse(const std::string& text) { return boost::json::parse(text); }
+boost::json::value parse(std::string_view text) { return boost::json::parse(text); }
 }  // namespace
 
 TEST(ServerMessage, DataFramesAreValidJson) {
   auto frame = make_topic_data_frame("user.notifications", R"({"a":1})");
-  auto value = parse(*frame);
+  auto value = parse(frame->payload());
   EXPECT_EQ(value.at("type"), "data");
   EXPECT_EQ(value.at("topic"), "user.notifications");
   EXPECT_EQ(value.at("data").at("a"), 1);
 
-  auto direct = parse(*make_direct_data_frame("[1,2]"));
+  auto direct = parse(make_direct_data_frame("[1,2]")->payload());
   EXPECT_EQ(direct.at("type"), "data");
   EXPECT_FALSE(direct.as_object().contains("topic"));
 }
 
 TEST(ServerMessage, FrameDataRecoversTheDataJson) {
-  EXPECT_EQ(frame_data(*make_topic_data_frame("a.b", R"({"x":"\",\"data\":"})")), R"({"x":"\",\"data\":"})");
-  EXPECT_EQ(frame_data(*make_topic_data_frame("t", "1")), "1");
-  EXPECT_EQ(frame_data(*make_direct_data_frame(R"("s")")), R"("s")");
-  EXPECT_EQ(frame_data(*make_direct_data_frame("[]")), "[]");
+  EXPECT_EQ(frame_data(make_topic_data_frame("a.b", R"({"x":"\",\"data\":"})")->payload()),
+            R"({"x":"\",\"data\":"})");
+  EXPECT_EQ(frame_data(make_topic_data_frame("t", "1")->payload()), "1");
+  EXPECT_EQ(frame_data(make_direct_data_frame(R"("s")")->payload()), R"("s")");
+  EXPECT_EQ(frame_data(make_direct_data_frame("[]")->payload()), "[]");
 }
 
 TEST(ServerMessage, ControlRepliesEscapeUntrustedText) {

@@ -1,0 +1,350 @@
+#!/usr/bin/env node
+// bench/compare's driver (run bench/compare, which installs and builds first): the
+// same scenarios, with the same load generator, against natsync, nats-server's
+// WebSocket listener and a Node `ws` server. Server on core 0, load generator on core 1
+// (taskset), each scenario repeated and the median kept; prints a table of ratios and
+// writes JSON and SVG charts into the output folder. See docs/benchmarks.md.
+//
+//   node bench/compare.js [--smoke] [--repeat N] [--out DIR] [--only a,b]
+'use strict';
+const { spawn, execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+const args = process.argv.slice(2);
+const flag = (name) => args.includes(name);
+const option = (name, fallback) => {
+  const i = args.indexOf(name);
+  return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
+};
+const smoke = flag('--smoke');
+const repeat = Number(option('--repeat', smoke ? 1 : 3));
+const outDir = path.resolve(option('--out', path.join(root, 'bench', 'results', smoke ? 'smoke' : '.')));
+const only = option('--only', '')
+  .split(',')
+  .filter(Boolean);
+const loadgen = process.env.NATSYNC_LOADGEN || path.join(root, 'build', 'natsync_loadgen');
+const natsyncBin = process.env.NATSYNC_BIN || path.join(root, 'build', 'natsync');
+const cores = os.cpus().length;
+const pin = (core) => (cores >= 2 && hasTaskset() ? ['taskset', '-c', String(core)] : []);
+
+function hasTaskset() {
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const sizes = smoke
+  ? { fanoutSubs: 50, windows: [16], seconds: 1, rateSubs: 50, rate: 100, topics: 100, topicRate: 1000, connect: 200, scale: 0 }
+  : { fanoutSubs: 1000, windows: [1, 2, 4, 8, 16, 32, 64], seconds: 3, rateSubs: 1000, rate: 200, topics: 10000, topicRate: 20000, connect: 10000, scale: 19000 };
+
+function freePort() {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port, child, deadlineMs = 10000) {
+  const until = Date.now() + deadlineMs;
+  while (Date.now() < until) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    const ok = await new Promise((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+// ---- the servers ----
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'natsync-compare-'));
+const children = new Set();
+function launch(command, argv, env = {}) {
+  const [bin, ...rest] = [...pin(0), command, ...argv];
+  const child = spawn(bin, rest, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
+  child.stderrText = () => stderr;
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  return child;
+}
+async function stop(child) {
+  if (child.exitCode !== null) return;
+  child.kill('SIGTERM');
+  await new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.on('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+// The server's own pid (taskset execs, so the child is the server).
+const serverPid = (child) => child.pid;
+
+const servers = {
+  natsync: {
+    protocol: 'natsync',
+    async start(extraEnv = {}) {
+      const port = await freePort();
+      const child = launch(natsyncBin, [], { LISTEN_ADDR: `127.0.0.1:${port}`, WORKER_THREADS: '1', LOG_LEVEL: 'warn', ...extraEnv });
+      await waitForPort(port, child);
+      return { child, url: `ws://127.0.0.1:${port}/ws/sync`, http: `http://127.0.0.1:${port}` };
+    },
+  },
+  'nats-server': {
+    protocol: 'nats',
+    async start() {
+      const [port, wsPort] = [await freePort(), await freePort()];
+      const conf = path.join(tmp, `nats-${wsPort}.conf`);
+      fs.writeFileSync(conf, `listen: 127.0.0.1:${port}\nwebsocket { listen: "127.0.0.1:${wsPort}", no_tls: true }\n`);
+      const child = launch('nats-server', ['-c', conf]);
+      await waitForPort(wsPort, child);
+      return { child, url: `ws://127.0.0.1:${wsPort}`, nats: `nats://127.0.0.1:${port}` };
+    },
+  },
+  'node-ws': {
+    protocol: 'natsync',
+    async start() {
+      const port = await freePort();
+      const child = launch(process.execPath, [path.join(__dirname, 'peers', 'ws_server.js'), String(port)]);
+      await waitForPort(port, child);
+      return { child, url: `ws://127.0.0.1:${port}/ws/sync`, http: `http://127.0.0.1:${port}` };
+    },
+  },
+};
+
+function runLoadgen(argv) {
+  const [bin, ...rest] = [...pin(1), loadgen, ...argv];
+  let text = '';
+  try {
+    text = execFileSync(bin, rest, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300000 });
+  } catch (e) {
+    text = e.stdout || ''; // a run with losses or errors exits 1 but still reports
+  }
+  const line = text.trim().split('\n').pop();
+  try {
+    return JSON.parse(line);
+  } catch {
+    return { error: `no result from natsync_loadgen ${argv.join(' ')}: ${text.slice(0, 300)}` };
+  }
+}
+
+const median = (values) => {
+  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  return sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)] : NaN;
+};
+const loadAverage = () => Number(fs.readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+
+// Runs `argvFor(server)` `repeat` times on a server started once (or once per run with
+// `fresh`), and keeps the run with the median `metric`.
+async function measure(name, serverName, argvFor, metric, { fresh = false, env = {} } = {}) {
+  const runs = [];
+  let instance = fresh ? null : await servers[serverName].start(env);
+  for (let i = 0; i < repeat; i++) {
+    if (fresh) instance = await servers[serverName].start(env);
+    const result = runLoadgen([...argvFor(instance), '--server-pid', String(serverPid(instance.child))]);
+    result.load_average_before = loadAverage();
+    runs.push(result);
+    if (fresh) await stop(instance.child);
+  }
+  if (!fresh) await stop(instance.child);
+  const values = runs.map(metric);
+  const mid = median(values);
+  const chosen = runs[values.indexOf(mid)] || runs[0];
+  const errors = runs.filter((r) => r.error || r.lost > 0 || r.out_of_order > 0 || r.failed > 0);
+  process.stderr.write(
+    `  ${name} ${serverName}: ${Number.isFinite(mid) ? Math.round(mid * 100) / 100 : 'n/a'} (runs: ${values
+      .map((v) => (Number.isFinite(v) ? Math.round(v) : 'x'))
+      .join(', ')}; load ${runs.map((r) => r.load_average).join('/')})${errors.length ? ' ERRORS' : ''}\n`,
+  );
+  return { value: mid, runs, chosen, errors: errors.length };
+}
+
+const wanted = (scenario) => only.length === 0 || only.includes(scenario);
+const peers = ['natsync', 'nats-server', 'node-ws'];
+
+async function main() {
+  fs.mkdirSync(outDir, { recursive: true });
+  const report = {
+    date: new Date().toISOString(),
+    machine: { cores, model: os.cpus()[0]?.model, memory_gib: Math.round(os.totalmem() / 2 ** 30), load_average: loadAverage() },
+    pinned: pin(0).length > 0,
+    repeat,
+    smoke,
+    versions: {
+      natsync: execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim(),
+      'nats-server': execFileSync('nats-server', ['--version'], { encoding: 'utf8' }).trim(),
+      node: process.version,
+    },
+    scenarios: {},
+  };
+  const put = (scenario, server, key, result) => {
+    report.scenarios[scenario] ??= {};
+    report.scenarios[scenario][server] ??= {};
+    report.scenarios[scenario][server][key] = result;
+  };
+  const common = (instance, server) => ['--protocol', servers[server].protocol, '--sub', instance.url];
+
+  if (wanted('fanout')) {
+    process.stderr.write(`fanout: 1 topic x ${sizes.fanoutSubs} subscribers, 64 B, max rate per window\n`);
+    for (const server of peers) {
+      for (const window of sizes.windows) {
+        const r = await measure(`fanout w=${window}`, server, (i) => [...common(i, server), '--subscribers', String(sizes.fanoutSubs), '--window', String(window), '--seconds', String(sizes.seconds)], (x) => x.deliveries_per_s);
+        put('fanout', server, `w${window}`, r);
+      }
+    }
+  }
+  if (wanted('fanout_rate')) {
+    process.stderr.write(`fanout_rate: ${sizes.rate} msg/s x ${sizes.rateSubs} subscribers (latency)\n`);
+    for (const server of peers) {
+      const r = await measure('fanout_rate', server, (i) => [...common(i, server), '--subscribers', String(sizes.rateSubs), '--rate', String(sizes.rate), '--seconds', String(smoke ? 1 : 5)], (x) => x.latency_us?.p99);
+      put('fanout_rate', server, 'p99', r);
+    }
+  }
+  if (wanted('topics')) {
+    process.stderr.write(`topics: ${sizes.topics} topics x 1 subscriber, ${sizes.topicRate} msg/s to random topics\n`);
+    for (const server of peers) {
+      const r = await measure('topics', server, (i) => [...common(i, server), '--scenario', 'topics', '--subscribers', String(sizes.topics), '--rate', String(sizes.topicRate), '--seconds', String(smoke ? 1 : 5)], (x) => x.latency_us?.p99);
+      put('topics', server, 'p99', r);
+    }
+  }
+  if (wanted('connect')) {
+    process.stderr.write(`connect: ${sizes.connect} connections, then one subscription each (fresh server per run)\n`);
+    for (const server of peers) {
+      const r = await measure('connect', server, (i) => [...common(i, server), '--scenario', 'connect', '--subscribers', String(sizes.connect), '--subscribe-each'], (x) => x.handshakes_per_s, { fresh: true });
+      put('connect', server, 'handshakes', r);
+    }
+  }
+  if (wanted('publish')) {
+    // natsync's three ways in, same fanout at a fixed rate: WebSocket sync, REST, and a
+    // NATS client publishing into a natsync node through nats-server (cluster mode).
+    process.stderr.write('publish: natsync via sync, REST and NATS (100 subscribers, 1,000 msg/s)\n');
+    const subs = smoke ? '20' : '100';
+    const seconds = smoke ? '1' : '5';
+    for (const via of ['sync', 'rest', 'nats']) {
+      let nats = null;
+      let env = {};
+      if (via === 'nats') {
+        nats = await servers['nats-server'].start();
+        env = { NATS_URL: nats.nats };
+      }
+      const r = await measure(`publish via ${via}`, 'natsync', (i) => [
+        '--sub', i.url, '--subscribers', subs, '--rate', '1000', '--seconds', seconds,
+        '--pub', via === 'sync' ? i.url : via === 'rest' ? i.http : nats.nats,
+        ...(via === 'nats' ? ['--subject-prefix', 'natsync.t.'] : []),
+      ], (x) => x.latency_us?.p99, { env });
+      put('publish', 'natsync', via, r);
+      if (nats) await stop(nats.child);
+    }
+  }
+  if (wanted('scale') && sizes.scale > 0) {
+    process.stderr.write(`scale: ${sizes.scale} subscribed connections, 1 msg/s per topic (natsync)\n`);
+    const r = await measure('scale', 'natsync', (i) => ['--sub', i.url, '--scenario', 'topics', '--subscribers', String(sizes.scale), '--rate', String(sizes.scale), '--seconds', '10', '--connect-concurrency', '512'], (x) => x.received, { fresh: true });
+    put('scale', 'natsync', 'topics', r);
+  }
+
+  fs.writeFileSync(path.join(outDir, 'latest.json'), JSON.stringify(report, null, 1) + '\n');
+  const table = summarize(report);
+  fs.writeFileSync(path.join(outDir, 'latest.md'), table + '\n');
+  process.stdout.write(table + '\n');
+  chart(report);
+  process.stdout.write(`\nresults: ${path.relative(process.cwd(), outDir) || '.'}/latest.{json,md,svg}\n`);
+}
+
+// ---- the table of ratios ----
+
+function summarize(report) {
+  const s = report.scenarios;
+  const rows = [];
+  const fmt = (v, unit = '') => (Number.isFinite(v) ? `${v >= 100 ? Math.round(v).toLocaleString('en-US') : Math.round(v * 100) / 100}${unit}` : 'n/a');
+  const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : 'n/a');
+  const row = (label, get, unit, higherIsBetter = true) => {
+    const [n, g, w] = peers.map((p) => get(p));
+    rows.push(`| ${label} | ${fmt(n, unit)} | ${fmt(g, unit)} | ${fmt(w, unit)} | ${ratio(n, g)} | ${ratio(n, w)} | ${higherIsBetter ? 'higher' : 'lower'} |`);
+  };
+  rows.push(`Load average at start ${report.machine.load_average}; ${report.machine.cores} cores (${report.machine.model}); server and load generator ${report.pinned ? 'pinned to cores 0 and 1' : 'not pinned'}; median of ${report.repeat}.`);
+  rows.push('');
+  rows.push('| scenario | natsync | nats-server (WebSocket) | Node ws | natsync / nats-server | natsync / Node ws | better |');
+  rows.push('|---|---|---|---|---|---|---|');
+  if (s.fanout) {
+    const best = (p) => Math.max(...Object.values(s.fanout[p] || {}).map((r) => r.value).filter(Number.isFinite));
+    row('fanout deliveries/s, best window', best, '');
+    for (const w of [16, ...sizes.windows.filter((x) => x !== 16)]) {
+      if (s.fanout.natsync?.[`w${w}`]) row(`fanout deliveries/s, window ${w}`, (p) => s.fanout[p]?.[`w${w}`]?.value, '');
+    }
+    const lg = s.fanout.natsync?.w64?.chosen?.loadgen_busiest_thread_percent;
+    if (lg !== undefined) rows.push(`| (load generator's busiest thread at natsync window 64) | ${lg}% | | | | | |`);
+  }
+  if (s.fanout_rate) row(`fanout ${sizes.rate} msg/s × ${sizes.rateSubs}: p99 latency`, (p) => s.fanout_rate[p]?.p99?.value / 1000, ' ms', false);
+  if (s.topics) row(`${sizes.topics} topics at ${sizes.topicRate} msg/s: p99 latency`, (p) => s.topics[p]?.p99?.value / 1000, ' ms', false);
+  if (s.connect) {
+    row('handshakes/s', (p) => s.connect[p]?.handshakes?.value, '');
+    row('RSS per idle connection', (p) => s.connect[p]?.handshakes?.chosen?.rss_per_connection_kib?.idle, ' KiB', false);
+    row('RSS per connection with 1 subscription', (p) => s.connect[p]?.handshakes?.chosen?.rss_per_connection_kib?.subscribed, ' KiB', false);
+  }
+  if (s.publish) {
+    for (const via of ['sync', 'rest', 'nats']) {
+      const r = s.publish.natsync?.[via]?.chosen;
+      if (r) rows.push(`| natsync publish via ${via}: p50 / p99 (100 subs, 1,000 msg/s) | ${fmt(r.latency_us?.p50 / 1000)} / ${fmt(r.latency_us?.p99 / 1000)} ms, lost ${r.lost} | | | | | lower |`);
+    }
+  }
+  if (s.scale) {
+    const r = s.scale.natsync.topics.chosen;
+    rows.push(`| scale: subscribed connections, 1 msg/s per topic | ${r.connected} connected, ${r.received}/${r.expected} delivered, ${r.failed} failed, p99 ${fmt(r.latency_us?.p99 / 1000)} ms, server RSS ${fmt(r.server_rss_kib / 1024)} MiB | | | | | |`);
+  }
+  return rows.join('\n');
+}
+
+// ---- the chart (gnuplot, SVG) ----
+
+function chart(report) {
+  const f = report.scenarios.fanout;
+  if (!f) return;
+  const data = path.join(tmp, 'fanout.dat');
+  const lines = ['# window ' + peers.join(' ')];
+  for (const w of sizes.windows) lines.push([w, ...peers.map((p) => (f[p]?.[`w${w}`]?.value ?? NaN) / 1e6)].join(' '));
+  fs.writeFileSync(data, lines.join('\n') + '\n');
+  const script = [
+    "set terminal svg size 800,480 dynamic background rgb 'white' font 'sans,12'",
+    `set output '${path.join(outDir, 'latest.svg')}'`,
+    `set title 'Fanout: 1 topic x ${sizes.fanoutSubs} subscribers, 64-byte messages, one core per side'`,
+    "set xlabel 'window (messages in flight per publisher)'",
+    "set ylabel 'deliveries per second (millions)'",
+    'set logscale x 2',
+    'set key top left',
+    'set grid',
+    `plot '${data}' using 1:2 with linespoints lw 2 title 'natsync', '' using 1:3 with linespoints lw 2 title 'nats-server (WebSocket)', '' using 1:4 with linespoints lw 2 title 'Node ws'`,
+  ].join('\n');
+  try {
+    execFileSync('gnuplot', [], { input: script, stdio: ['pipe', 'ignore', 'pipe'] });
+  } catch (e) {
+    process.stderr.write(`gnuplot failed: ${e.message}\n`);
+  }
+}
+
+main()
+  .catch((e) => {
+    process.stderr.write(`compare: ${e.stack || e}\n`);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    for (const child of children) await stop(child);
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });

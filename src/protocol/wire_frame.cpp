@@ -1,0 +1,36 @@
+#include "protocol/wire_frame.hpp"
+
+namespace natsync {
+
+WireFrame::WireFrame(Opcode opcode, std::string_view payload) {
+  storage_.reserve(kMaxHeader + payload.size());
+  storage_.append(kMaxHeader, '\0').append(payload);
+  write_header(opcode);
+}
+
+WireFrame::WireFrame(Opcode opcode, HeaderRoom /*tag*/, std::string&& reserved)
+    : storage_(std::move(reserved)) {
+  if (storage_.size() < kMaxHeader) storage_.insert(0, kMaxHeader - storage_.size(), '\0');
+  write_header(opcode);
+}
+
+void WireFrame::write_header(Opcode opcode) {
+  const std::uint64_t length = storage_.size() - kMaxHeader;
+  std::size_t header = 2;
+  if (length >= 126) header = length <= 0xffff ? 4 : 10;
+  offset_ = static_cast<std::uint8_t>(kMaxHeader - header);
+  auto* out = reinterpret_cast<unsigned char*>(storage_.data()) + offset_;
+  out[0] = static_cast<unsigned char>(0x80 | static_cast<unsigned>(opcode));  // FIN, no RSV bits
+  if (header == 2) {
+    out[1] = static_cast<unsigned char>(length);  // unmasked
+  } else if (header == 4) {
+    out[1] = 126;
+    out[2] = static_cast<unsigned char>(length >> 8);
+    out[3] = static_cast<unsigned char>(length & 0xff);
+  } else {
+    out[1] = 127;
+    for (int i = 0; i < 8; ++i) out[2 + i] = static_cast<unsigned char>((length >> (56 - 8 * i)) & 0xff);
+  }
+}
+
+}  // namespace natsync

@@ -1,0 +1,44 @@
+#pragma once
+// One outbound WebSocket message, framed once (RFC 6455 §5.2). A server's frames are
+// never masked, so the same bytes — header and payload — go to every recipient, and a
+// connection's queued frames can leave in one gather write (see GatedSocket).
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace natsync {
+
+class WireFrame {
+ public:
+  enum class Opcode : std::uint8_t { text = 0x1, ping = 0x9 };
+  // The longest header: 2 bytes plus a 64-bit length.
+  static constexpr std::size_t kMaxHeader = 10;
+
+  // A frame holding `payload` (copied).
+  WireFrame(Opcode opcode, std::string_view payload);
+  // A frame around `reserved`, whose first kMaxHeader bytes are room for the header and
+  // the rest is the payload (no copy: the encoders build their text this way).
+  struct HeaderRoom {};
+  static constexpr HeaderRoom header_room{};
+  WireFrame(Opcode opcode, HeaderRoom, std::string&& reserved);
+
+  std::string_view payload() const { return std::string_view(storage_).substr(kMaxHeader); }
+  // Header and payload: what goes on the wire.
+  std::string_view bytes() const { return std::string_view(storage_).substr(offset_); }
+  std::size_t size() const { return storage_.size() - offset_; }
+
+ private:
+  void write_header(Opcode opcode);
+
+  std::string storage_;
+  std::uint8_t offset_ = 0;  // where the header starts in storage_
+};
+
+using Frame = std::shared_ptr<const WireFrame>;
+
+inline Frame make_text_frame(std::string_view text) {
+  return std::make_shared<const WireFrame>(WireFrame::Opcode::text, text);
+}
+
+}  // namespace natsync

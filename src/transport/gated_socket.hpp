@@ -1,0 +1,196 @@
+#pragma once
+// The TCP socket under a session's websocket::stream, shared by two writers: Beast
+// (the handshake reply, pongs, the close frame) and the session, which writes its
+// queued WireFrames — encoded and framed once for all recipients — in one gather
+// write. Frames must never interleave on the wire, so one write runs at a time and
+// each is written whole (a write_some here writes everything, which Beast's composed
+// writes accept). A Beast write that comes while the session's runs waits here and goes
+// first when the socket is free; the session, finding the socket busy, is told by
+// on_socket_free().
+//
+// Why not Beast's async_write per message: each is one syscall per message per
+// subscriber (5–10 µs of CPU here); a gather write of everything queued is one. And
+// why its own sendmsg rather than asio::async_write: asio hands at most 16 buffers to
+// one sendmsg on Linux (IOV_MAX is not visible to it), which split a 64-frame batch
+// into four syscalls.
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <array>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/websocket/teardown.hpp>
+#include <memory>
+#include <utility>
+
+namespace natsync {
+
+class GatedSocket {
+ public:
+  using executor_type = boost::asio::ip::tcp::socket::executor_type;
+  using next_layer_type = boost::asio::ip::tcp::socket;
+
+  // Told when the socket is free again after the session found it busy.
+  class Listener {
+   public:
+    virtual void on_socket_free() = 0;
+
+   protected:
+    ~Listener() = default;
+  };
+
+  explicit GatedSocket(boost::asio::ip::tcp::socket socket) : socket_(std::move(socket)) {}
+
+  executor_type get_executor() noexcept { return socket_.get_executor(); }
+  next_layer_type& next_layer() noexcept { return socket_; }
+  const next_layer_type& next_layer() const noexcept { return socket_; }
+
+  void set_listener(Listener* listener) { listener_ = listener; }
+  bool writing() const { return writing_; }
+
+  template <class MutableBuffers, class Token>
+  auto async_read_some(const MutableBuffers& buffers, Token&& token) {
+    return socket_.async_read_some(buffers, std::forward<Token>(token));
+  }
+
+  // Beast's writes: whole, or parked until the session's write is done.
+  template <class ConstBuffers, class Token>
+  auto async_write_some(const ConstBuffers& buffers, Token&& token) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
+        [this](auto handler, const ConstBuffers& bytes) {
+          if (writing_) {
+            parked_ =
+                std::make_unique<ParkedWrite<ConstBuffers, decltype(handler)>>(bytes, std::move(handler));
+          } else {
+            write(bytes, std::move(handler));
+          }
+        },
+        token, buffers);
+  }
+
+  // The session's writes, whole, with as few sendmsg calls as the socket allows; the
+  // caller checks writing() first. `buffers` must stay valid until the handler runs.
+  template <class ConstBuffers, class Handler>
+  void async_write(const ConstBuffers& buffers, Handler handler) {
+    writing_ = true;
+    send(buffers, 0, std::move(handler));
+  }
+
+ private:
+  class Parked {
+   public:
+    virtual ~Parked() = default;
+    virtual void start(GatedSocket& socket) = 0;
+  };
+
+  template <class ConstBuffers, class Handler>
+  class ParkedWrite final : public Parked {
+   public:
+    ParkedWrite(const ConstBuffers& buffers, Handler handler)
+        : buffers_(buffers), handler_(std::move(handler)) {}
+    void start(GatedSocket& socket) override { socket.write(buffers_, std::move(handler_)); }
+
+   private:
+    ConstBuffers buffers_;
+    Handler handler_;
+  };
+
+  template <class ConstBuffers, class Handler>
+  void write(const ConstBuffers& buffers, Handler handler) {
+    writing_ = true;
+    boost::asio::async_write(
+        socket_, buffers,
+        [this, handler = std::move(handler)](boost::system::error_code ec, std::size_t n) mutable {
+          finish(std::move(handler), ec, n);
+        });
+  }
+
+  // Sends what is left of `buffers` after `done` bytes; waits for the socket when it
+  // is full.
+  template <class ConstBuffers, class Handler>
+  void send(const ConstBuffers& buffers, std::size_t done, Handler handler) {
+    for (;;) {
+      std::array<iovec, kMaxIov> iov{};
+      std::size_t count = 0;
+      std::size_t wanted = 0;
+      std::size_t skip = done;
+      auto it = boost::asio::buffer_sequence_begin(buffers);
+      const auto end = boost::asio::buffer_sequence_end(buffers);
+      for (; it != end && count < kMaxIov; ++it) {
+        const boost::asio::const_buffer buffer(*it);
+        if (skip >= buffer.size()) {
+          skip -= buffer.size();
+          continue;
+        }
+        iov[count].iov_base = const_cast<char*>(static_cast<const char*>(buffer.data()) + skip);
+        iov[count].iov_len = buffer.size() - skip;
+        wanted += iov[count++].iov_len;
+        skip = 0;
+      }
+      if (count == 0) return complete(std::move(handler), {}, done);
+      msghdr message{};
+      message.msg_iov = iov.data();
+      message.msg_iovlen = count;
+      const auto sent = ::sendmsg(socket_.native_handle(), &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (sent < 0) {
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+          return complete(std::move(handler),
+                          boost::system::error_code(errno, boost::system::system_category()), done);
+        }
+      } else {
+        done += static_cast<std::size_t>(sent);
+        if (static_cast<std::size_t>(sent) == wanted && it == end)
+          return complete(std::move(handler), {}, done);
+        if (static_cast<std::size_t>(sent) == wanted) continue;  // more than kMaxIov buffers
+      }
+      // The socket is full: wait until it takes more.
+      socket_.async_wait(
+          boost::asio::socket_base::wait_write,
+          [this, buffers, done, handler = std::move(handler)](boost::system::error_code ec) mutable {
+            if (ec) return finish(std::move(handler), ec, done);
+            send(buffers, done, std::move(handler));
+          });
+      return;
+    }
+  }
+
+  // Completes a session write from its initiating call: through the executor, as asio's
+  // own operations do, so the handler never runs inside async_write().
+  template <class Handler>
+  void complete(Handler handler, boost::system::error_code ec, std::size_t n) {
+    boost::asio::post(socket_.get_executor(), [this, handler = std::move(handler), ec, n]() mutable {
+      finish(std::move(handler), ec, n);
+    });
+  }
+
+  template <class Handler>
+  void finish(Handler handler, boost::system::error_code ec, std::size_t n) {
+    writing_ = false;
+    // A parked Beast write (a control frame) goes before the session's next.
+    if (auto parked = std::move(parked_)) parked->start(*this);
+    std::move(handler)(ec, n);
+    if (!writing_ && listener_ != nullptr) listener_->on_socket_free();
+  }
+
+  static constexpr std::size_t kMaxIov = 256;  // Linux takes up to 1024 (UIO_MAXIOV)
+
+  boost::asio::ip::tcp::socket socket_;
+  std::unique_ptr<Parked> parked_;
+  Listener* listener_ = nullptr;
+  bool writing_ = false;
+};
+
+// Beast's close handshake ends with a teardown of the layer below; it is the TCP one's.
+template <class TeardownHandler>
+void async_teardown(boost::beast::role_type role, GatedSocket& socket, TeardownHandler&& handler) {
+  boost::beast::websocket::async_teardown(role, socket.next_layer(), std::forward<TeardownHandler>(handler));
+}
+
+inline void teardown(boost::beast::role_type role, GatedSocket& socket, boost::system::error_code& ec) {
+  boost::beast::websocket::teardown(role, socket.next_layer(), ec);
+}
+
+}  // namespace natsync

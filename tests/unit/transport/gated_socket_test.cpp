@@ -1,0 +1,115 @@
+#include "transport/gated_socket.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/read.hpp>
+#include <string>
+#include <vector>
+
+using namespace natsync;
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+// A connected pair on loopback: `server` wrapped in a GatedSocket, `client` plain, both
+// with small kernel buffers so that large writes go out in many partial sends.
+struct Pair {
+  asio::io_context io;
+  tcp::socket client{io};
+  std::unique_ptr<GatedSocket> server;
+
+  Pair() {
+    tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    client.open(tcp::v4());
+    client.set_option(asio::socket_base::receive_buffer_size(4096));
+    client.connect(acceptor.local_endpoint());
+    tcp::socket accepted(io);
+    acceptor.accept(accepted);
+    accepted.set_option(asio::socket_base::send_buffer_size(4096));
+    server = std::make_unique<GatedSocket>(std::move(accepted));
+  }
+};
+
+struct FreeCounter final : GatedSocket::Listener {
+  int calls = 0;
+  void on_socket_free() override { ++calls; }
+};
+
+}  // namespace
+
+TEST(GatedSocket, LargeGatherWriteArrivesWholeAndInOrder) {
+  Pair pair;
+  // More buffers than one sendmsg takes, and more bytes than the socket holds.
+  std::vector<std::string> parts;
+  std::string expected;
+  for (int i = 0; i < 600; ++i) {
+    parts.push_back(std::string(1000 + i, static_cast<char>('a' + i % 26)));
+    expected += parts.back();
+  }
+  std::vector<asio::const_buffer> buffers;
+  for (const auto& part : parts) buffers.emplace_back(asio::buffer(part));
+
+  std::size_t written = 0;
+  bool done = false;
+  pair.server->async_write(buffers, [&](boost::system::error_code ec, std::size_t n) {
+    EXPECT_FALSE(ec);
+    written = n;
+    done = true;
+  });
+  EXPECT_FALSE(done) << "the handler must not run inside async_write()";
+  EXPECT_TRUE(pair.server->writing());
+  std::string received(expected.size(), '\0');
+  asio::async_read(pair.client, asio::buffer(received),
+                   [](boost::system::error_code ec, std::size_t) { EXPECT_FALSE(ec); });
+  pair.io.run_for(std::chrono::seconds(20));
+  EXPECT_TRUE(done);
+  EXPECT_EQ(written, expected.size());
+  EXPECT_EQ(received, expected);
+  EXPECT_FALSE(pair.server->writing());
+}
+
+TEST(GatedSocket, AWriteThatComesWhileAnotherRunsWaitsAndThenTheListenerIsTold) {
+  Pair pair;
+  FreeCounter listener;
+  pair.server->set_listener(&listener);
+  const std::string big(1 << 20, 'd');  // the session's write: far more than the socket holds
+  const std::string control = "CONTROL";
+  std::vector<std::string> order;
+  pair.server->async_write(asio::buffer(big), [&](boost::system::error_code ec, std::size_t n) {
+    EXPECT_FALSE(ec);
+    EXPECT_EQ(n, big.size());
+    order.push_back("data");
+  });
+  // What Beast does for a pong or a close frame.
+  pair.server->async_write_some(asio::buffer(control), [&](boost::system::error_code ec, std::size_t n) {
+    EXPECT_FALSE(ec);
+    EXPECT_EQ(n, control.size());
+    order.push_back("control");
+  });
+  std::string received(big.size() + control.size(), '\0');
+  asio::async_read(pair.client, asio::buffer(received),
+                   [](boost::system::error_code ec, std::size_t) { EXPECT_FALSE(ec); });
+  pair.io.run_for(std::chrono::seconds(20));
+  ASSERT_EQ(order, (std::vector<std::string>{"data", "control"}));
+  // Never interleaved: the data whole, then the control bytes.
+  EXPECT_EQ(received.substr(0, big.size()), big);
+  EXPECT_EQ(received.substr(big.size()), control);
+  EXPECT_GE(listener.calls, 1);
+}
+
+TEST(GatedSocket, WriteToAClosedPeerFailsWithAnError) {
+  Pair pair;
+  pair.client.close();
+  const std::string big(8 << 20, 'x');
+  boost::system::error_code result;
+  bool done = false;
+  pair.server->async_write(asio::buffer(big), [&](boost::system::error_code ec, std::size_t) {
+    result = ec;
+    done = true;
+  });
+  pair.io.run_for(std::chrono::seconds(20));
+  EXPECT_TRUE(done);
+  EXPECT_TRUE(result);
+}

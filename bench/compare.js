@@ -41,7 +41,7 @@ function hasTaskset() {
 }
 
 const sizes = smoke
-  ? { fanoutSubs: 50, windows: [16], seconds: 1, rateSubs: 50, rate: 100, topics: 100, topicRate: 1000, connect: 200, scale: 0 }
+  ? { fanoutSubs: 50, windows: [16], seconds: 0.5, rateSubs: 50, rate: 100, topics: 100, topicRate: 1000, connect: 200, scale: 0 }
   : { fanoutSubs: 1000, windows: [1, 2, 4, 8, 16, 32, 64], seconds: 3, rateSubs: 1000, rate: 200, topics: 10000, topicRate: 20000, connect: 10000, scale: 19000 };
 
 function freePort() {
@@ -169,6 +169,10 @@ async function measure(name, serverName, argvFor, metric, { fresh = false, env =
   const mid = median(values);
   const chosen = runs[values.indexOf(mid)] || runs[0];
   const errors = runs.filter((r) => r.error || r.lost > 0 || r.out_of_order > 0 || r.failed > 0);
+  // natsync must never lose, reorder or fail; a peer's trouble is reported, not fatal.
+  if (errors.length && serverName === 'natsync') {
+    failures.push(`${name}: ${JSON.stringify(errors[0]).slice(0, 400)}`);
+  }
   process.stderr.write(
     `  ${name} ${serverName}: ${Number.isFinite(mid) ? Math.round(mid * 100) / 100 : 'n/a'} (runs: ${values
       .map((v) => (Number.isFinite(v) ? Math.round(v) : 'x'))
@@ -177,6 +181,7 @@ async function measure(name, serverName, argvFor, metric, { fresh = false, env =
   return { value: mid, runs, chosen, errors: errors.length };
 }
 
+const failures = [];
 const wanted = (scenario) => only.length === 0 || only.includes(scenario);
 const peers = ['natsync', 'nats-server', 'node-ws'];
 
@@ -214,14 +219,14 @@ async function main() {
   if (wanted('fanout_rate')) {
     process.stderr.write(`fanout_rate: ${sizes.rate} msg/s x ${sizes.rateSubs} subscribers (latency)\n`);
     for (const server of peers) {
-      const r = await measure('fanout_rate', server, (i) => [...common(i, server), '--subscribers', String(sizes.rateSubs), '--rate', String(sizes.rate), '--seconds', String(smoke ? 1 : 5)], (x) => x.latency_us?.p99);
+      const r = await measure('fanout_rate', server, (i) => [...common(i, server), '--subscribers', String(sizes.rateSubs), '--rate', String(sizes.rate), '--seconds', String(smoke ? 0.5 : 5)], (x) => x.latency_us?.p99);
       put('fanout_rate', server, 'p99', r);
     }
   }
   if (wanted('topics')) {
     process.stderr.write(`topics: ${sizes.topics} topics x 1 subscriber, ${sizes.topicRate} msg/s to random topics\n`);
     for (const server of peers) {
-      const r = await measure('topics', server, (i) => [...common(i, server), '--scenario', 'topics', '--subscribers', String(sizes.topics), '--rate', String(sizes.topicRate), '--seconds', String(smoke ? 1 : 5)], (x) => x.latency_us?.p99);
+      const r = await measure('topics', server, (i) => [...common(i, server), '--scenario', 'topics', '--subscribers', String(sizes.topics), '--rate', String(sizes.topicRate), '--seconds', String(smoke ? 0.5 : 5)], (x) => x.latency_us?.p99);
       put('topics', server, 'p99', r);
     }
   }
@@ -237,7 +242,7 @@ async function main() {
     // NATS client publishing into a natsync node through nats-server (cluster mode).
     process.stderr.write('publish: natsync via sync, REST and NATS (100 subscribers, 1,000 msg/s)\n');
     const subs = smoke ? '20' : '100';
-    const seconds = smoke ? '1' : '5';
+    const seconds = smoke ? '0.5' : '5';
     for (const via of ['sync', 'rest', 'nats']) {
       let nats = null;
       let env = {};
@@ -266,6 +271,10 @@ async function main() {
   process.stdout.write(table + '\n');
   chart(report);
   process.stdout.write(`\nresults: ${path.relative(process.cwd(), outDir) || '.'}/latest.{json,md,svg}\n`);
+  if (failures.length) {
+    process.stderr.write(`natsync runs with errors, losses or reordering:\n${failures.join('\n')}\n`);
+    process.exitCode = 1;
+  }
 }
 
 // ---- the table of ratios ----

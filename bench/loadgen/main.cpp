@@ -61,7 +61,7 @@ struct Options {
   std::size_t size = 64;
   std::string topic = "bench.fanout";
   int threads = 1;
-  int source_ips = 1;
+  int source_ips = 4;
   int server_pid = 0;
   int connect_concurrency = 256;
   bool subscribe_each = false;
@@ -200,7 +200,9 @@ int main(int argc, char** argv) {
   app.add_option("--threads", o.threads, "subscriber threads")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
-  app.add_option("--source-ips", o.source_ips, "spread connections over 127.0.0.1..N (past ~28k connections)")
+  app.add_option(
+         "--source-ips", o.source_ips,
+         "spread connections over 127.0.0.1..N (cheaper connect() past ~10k connections; needed past ~28k)")
       ->capture_default_str()
       ->check(CLI::Range(1, 250));
   app.add_option("--server-pid", o.server_pid, "server process: RSS and CPU are read from /proc");
@@ -234,6 +236,9 @@ int main(int argc, char** argv) {
     window = std::make_unique<Window>(o.publishers, o.window, o.subscribers);
 
   asio::io_context main_io{1};
+  // Keeps main_io.run_for() waiting instead of returning at once (a busy loop on the
+  // core the subscriber threads share) while the main thread has nothing to do.
+  auto main_work = asio::make_work_guard(main_io);
   std::vector<std::unique_ptr<SubscriberThread>> threads;
   std::mutex failures_mutex;
   std::vector<std::string> failures;
@@ -367,6 +372,7 @@ int main(int argc, char** argv) {
     for (auto& p : publishers) p->close();
     guards.clear();
     for (auto& th : threads) th->thread.join();
+    main_work.reset();
     main_io.poll();
   };
 

@@ -14,6 +14,11 @@ WireFrame::WireFrame(Opcode opcode, HeaderRoom /*tag*/, std::string&& reserved)
   write_header(opcode);
 }
 
+WireFrame::WireFrame(Verbatim /*tag*/, std::string_view bytes) : offset_(kMaxHeader) {
+  storage_.reserve(kMaxHeader + bytes.size());
+  storage_.append(kMaxHeader, '\0').append(bytes);
+}
+
 void WireFrame::write_header(Opcode opcode) {
   const std::uint64_t length = storage_.size() - kMaxHeader;
   std::size_t header = 2;

@@ -22,6 +22,11 @@ class WireFrame {
   struct HeaderRoom {};
   static constexpr HeaderRoom header_room{};
   WireFrame(Opcode opcode, HeaderRoom, std::string&& reserved);
+  // Bytes that go on the wire as they are, not a WebSocket frame: the HTTP response
+  // that opens a connection, queued in front of its first frames.
+  struct Verbatim {};
+  static constexpr Verbatim verbatim{};
+  WireFrame(Verbatim, std::string_view bytes);
 
   std::string_view payload() const { return std::string_view(storage_).substr(kMaxHeader); }
   // Header and payload: what goes on the wire.

@@ -18,8 +18,6 @@ namespace {
 
 // How long a peer gets to answer our close frame before the socket is cut.
 constexpr auto kCloseGrace = std::chrono::seconds(5);
-// How long the opening handshake may take (Beast's own timer).
-constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
 // At most this many frames in one gather write (the kernel takes up to 1024 iovecs;
 // asio hands them over 64 at a time).
 constexpr std::size_t kMaxFramesPerWrite = 256;
@@ -58,7 +56,6 @@ const ServerContext& WebSocketSession::context() const { return worker_.context(
 
 void WebSocketSession::run(const Request& request) {
   const auto& config = context().config;
-  ws_.set_option(websocket::stream_base::timeout{kHandshakeTimeout, websocket::stream_base::none(), false});
   ws_.set_option(websocket::stream_base::decorator(
       [](websocket::response_type& response) { response.set(beast::http::field::server, "natsync"); }));
   ws_.read_message_max(config.ws_max_message_size);
@@ -75,10 +72,19 @@ void WebSocketSession::run(const Request& request) {
 }
 
 void WebSocketSession::on_accept(boost::system::error_code ec) {
+  // Beast's reply (101, or its error response) goes out with our first frames.
+  auto reply_bytes = ws_.next_layer().take_handshake_reply();
   if (ec) {
     context().log.debug("connection {}: handshake failed: {}", id(), ec.message());
+    if (!reply_bytes.empty()) {
+      auto bytes = std::make_shared<const std::string>(std::move(reply_bytes));
+      boost::asio::async_write(ws_.next_layer().next_layer(), boost::asio::buffer(*bytes),
+                               [bytes, self = shared_from_this()](boost::system::error_code, std::size_t) {});
+    }
     return;
   }
+  outbound_.push(std::make_shared<const WireFrame>(WireFrame::verbatim, reply_bytes));
+  request_flush();
   const auto now = steady_clock::now();
   last_seen_ = last_ping_ = now;
   if (!authenticated_) deadline_ = now + context().config.auth_timeout;

@@ -29,6 +29,7 @@ struct Pair {
     acceptor.accept(accepted);
     accepted.set_option(asio::socket_base::send_buffer_size(4096));
     server = std::make_unique<GatedSocket>(std::move(accepted));
+    (void)server->take_handshake_reply();  // past the handshake: writes go to the socket
   }
 };
 
@@ -112,4 +113,26 @@ TEST(GatedSocket, WriteToAClosedPeerFailsWithAnError) {
   pair.io.run_for(std::chrono::seconds(20));
   EXPECT_TRUE(done);
   EXPECT_TRUE(result);
+}
+
+TEST(GatedSocket, BeastsHandshakeReplyIsCollectedUntilTaken) {
+  asio::io_context io;
+  asio::ip::tcp::socket socket(io);
+  GatedSocket gated(std::move(socket));  // never opened: nothing may reach it
+  std::size_t reported = 0;
+  gated.async_write_some(
+      asio::buffer(std::string_view("HTTP/1.1 101 ")), [&](boost::system::error_code ec, std::size_t n) {
+        EXPECT_FALSE(ec);
+        reported += n;
+        gated.async_write_some(asio::buffer(std::string_view("Switching Protocols\r\n\r\n")),
+                               [&](boost::system::error_code ec2, std::size_t n2) {
+                                 EXPECT_FALSE(ec2);
+                                 reported += n2;
+                               });
+      });
+  EXPECT_EQ(reported, 0U) << "completions go through the executor";
+  io.run();
+  EXPECT_EQ(reported, 36U);
+  EXPECT_EQ(gated.take_handshake_reply(), "HTTP/1.1 101 Switching Protocols\r\n\r\n");
+  EXPECT_FALSE(gated.writing());
 }

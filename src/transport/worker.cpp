@@ -9,6 +9,9 @@ namespace natsync {
 
 namespace {
 
+// At most this many handlers run between two flushes (see Worker::start).
+constexpr std::size_t kMaxHandlersPerRound = 4096;
+
 // A quarter of the shortest deadline the sweep enforces, so each is met within 25%;
 // at most 1 s (idle cost) and at least 10 ms (test settings).
 std::chrono::steady_clock::duration sweep_period_for(const Config& config) {
@@ -39,7 +42,9 @@ void Worker::start() {
         // arrived together leaves together, one gather write per connection.
         while (!io_context_.stopped()) {
           io_context_.run_one();
-          io_context_.poll();
+          // A bounded round: handlers that keep re-posting must not hold the flush back.
+          for (std::size_t i = 0; i < kMaxHandlersPerRound && io_context_.poll_one() != 0; ++i) {
+          }
           flush();
         }
         // stop(): the handlers of the sessions it cut are ready; run them so that

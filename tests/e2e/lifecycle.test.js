@@ -68,7 +68,7 @@ test('cleanup: thousands of abruptly killed connections leave nothing behind', {
   }
 });
 
-test('open-files limit: connections past it wait, the server says so, does not spin, and accepts again', { timeout: 60000 }, async () => {
+test('open-files limit: connections past it are refused at once with 503, the server says so, does not spin, and accepts again', { timeout: 60000 }, async () => {
   // prlimit execs natsync in place, so the pid is the server's.
   const server = await startServer({ WORKER_THREADS: '1' }, { single: true, bin: 'prlimit', args: ['--nofile=64', BIN] });
   const cpuSeconds = () => {
@@ -77,28 +77,34 @@ test('open-files limit: connections past it wait, the server says so, does not s
   };
   const clients = [];
   try {
-    for (let i = 0; i < 80; i++) {
+    let refusal;
+    for (let i = 0; i < 80 && !refusal; i++) {
       try {
-        clients.push(await Client.open(`${server.ws}?user_id=fd${i}`, { handshakeTimeout: 1000 }));
-      } catch {
-        break; // the first one the server could not take
+        clients.push(await Client.open(`${server.ws}?user_id=fd${i}`, { handshakeTimeout: 3000 }));
+      } catch (e) {
+        refusal = e;
       }
     }
     assert.ok(clients.length >= 20 && clients.length < 64, `${clients.length} connections under a limit of 64 files`);
-    const waiting = new Client(`${server.ws}?user_id=waiting`); // stays in the kernel's backlog
+    assert.equal(refusal?.status, 503, `past the limit: ${refusal}`);
+    // More attempts while full: each is answered at once, and the server stays idle.
     const before = cpuSeconds();
-    await sleep(2000);
+    const started = Date.now();
+    for (let i = 0; i < 20; i++) {
+      await assert.rejects(Client.open(`${server.ws}?user_id=over${i}`, { handshakeTimeout: 3000 }), (e) => e.status === 503);
+    }
+    const refusedIn = Date.now() - started;
+    await sleep(1000);
     const spent = cpuSeconds() - before;
-    assert.ok(spent < 0.5, `the server used ${spent} s of CPU in 2 s while out of descriptors`);
-    assert.match(server.output(), /out of file descriptors/);
+    assert.ok(refusedIn < 2000, `20 refusals took ${refusedIn} ms`);
+    assert.ok(spent < 0.5, `the server used ${spent} s of CPU refusing 20 connections and idling 1 s`);
+    assert.match(server.output(), /out of file descriptors.*refused \d+ connection/);
     for (const c of clients.splice(0, 5)) c.terminate();
-    await new Promise((resolve, reject) => {
-      waiting.ws.once('open', resolve);
-      waiting.ws.once('error', reject);
-    });
-    await waiting.request({ type: 'subscribe', topic: 'after.limit' });
-    waiting.terminate();
-    console.log(`# ${clients.length + 5} connections under a limit of 64 open files; ${spent} s CPU while waiting`);
+    await sleep(200);
+    const after = await Client.open(`${server.ws}?user_id=after`);
+    await after.request({ type: 'subscribe', topic: 'after.limit' });
+    after.terminate();
+    console.log(`# ${clients.length + 5} connections under a limit of 64 open files; 20 refusals in ${refusedIn} ms; ${spent} s CPU`);
   } finally {
     for (const c of clients) c.terminate();
     await server.stopClean();

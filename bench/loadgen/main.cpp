@@ -170,6 +170,9 @@ struct SubscriberThread {
   std::vector<std::string> topics;  // per connection (empty: none)
   std::size_t next_to_start = 0;
   loadgen::Histogram latency;
+  // Per subscriber URL when there are several (cluster runs: local vs cross-node).
+  std::vector<loadgen::Histogram> latency_by_url;
+  std::vector<std::uint64_t> received_by_url;
   std::atomic<std::uint64_t> received{0};
   std::uint64_t out_of_order = 0;
   std::atomic<int> ready{0};
@@ -246,7 +249,13 @@ int main(int argc, char** argv) {
   std::vector<std::shared_ptr<Connection>> publishers;
   std::function<void(int)> pump;  // window mode: send what the window allows (main thread)
 
-  for (int t = 0; t < o.threads; ++t) threads.push_back(std::make_unique<SubscriberThread>());
+  for (int t = 0; t < o.threads; ++t) {
+    threads.push_back(std::make_unique<SubscriberThread>());
+    if (o.sub_urls.size() > 1) {
+      threads.back()->latency_by_url.resize(o.sub_urls.size());
+      threads.back()->received_by_url.resize(o.sub_urls.size());
+    }
+  }
   for (int i = 0; i < o.subscribers; ++i) {
     auto& th = *threads[static_cast<std::size_t>(i % o.threads)];
     const auto& endpoint = sub_endpoints[static_cast<std::size_t>(i) % sub_endpoints.size()];
@@ -292,7 +301,13 @@ int main(int argc, char** argv) {
       loadgen::PayloadFields fields;
       if (!loadgen::read_payload(data, fields)) return;
       th->received.fetch_add(1, std::memory_order_relaxed);
-      th->latency.record(static_cast<std::uint64_t>(std::max<std::int64_t>(0, at - fields.sent_ns) / 1000));
+      const auto micros = static_cast<std::uint64_t>(std::max<std::int64_t>(0, at - fields.sent_ns) / 1000);
+      th->latency.record(micros);
+      if (!th->latency_by_url.empty()) {
+        const auto url = c.index() % th->latency_by_url.size();
+        th->latency_by_url[url].record(micros);
+        ++th->received_by_url[url];
+      }
       if (fields.publisher < 0 || static_cast<std::size_t>(fields.publisher) >= c.last_sequence.size())
         return;
       auto& last = c.last_sequence[static_cast<std::size_t>(fields.publisher)];
@@ -539,6 +554,23 @@ int main(int argc, char** argv) {
   const double rate = measured > 0 ? static_cast<double>(last.received - first.received) / measured : 0;
   std::uint64_t rest_errors = 0;
   for (auto& p : publishers) rest_errors += p->rest_errors();
+  if (o.sub_urls.size() > 1) {
+    std::printf("\"by_url\":[");
+    for (std::size_t u = 0; u < o.sub_urls.size(); ++u) {
+      loadgen::Histogram h;
+      std::uint64_t got = 0;
+      for (auto& th : threads) {
+        h.merge(th->latency_by_url[u]);
+        got += th->received_by_url[u];
+      }
+      std::printf(
+          "%s{\"url\":\"%s\",\"received\":%llu,\"latency_us\":{\"p50\":%llu,\"p99\":%llu,\"max\":%llu}}",
+          u ? "," : "", o.sub_urls[u].c_str(), static_cast<unsigned long long>(got),
+          static_cast<unsigned long long>(h.percentile(50)),
+          static_cast<unsigned long long>(h.percentile(99)), static_cast<unsigned long long>(h.max()));
+    }
+    std::printf("],");
+  }
   std::printf(
       "\"publishers\":%d,\"window\":%d,\"rate\":%.0f,\"seconds\":%.1f,\"size\":%zu,\"published\":%lld,"
       "\"expected\":%llu,\"received\":%llu,\"lost\":%lld,\"out_of_order\":%llu,\"publish_errors\":%llu,"

@@ -318,7 +318,44 @@ function summarize(report) {
     const r = s.scale.natsync.topics.chosen;
     rows.push(`| scale: subscribed connections, 1 msg/s per topic | ${r.connected} connected, ${r.received}/${r.expected} delivered, ${r.failed} failed, p99 ${fmt(r.latency_us?.p99 / 1000)} ms, server RSS ${fmt(r.server_rss_kib / 1024)} MiB | | | | | |`);
   }
+  rows.push('');
+  rows.push(...targets(report));
   return rows.join('\n');
+}
+
+// The performance issue's targets, each with what this run measured.
+function targets(report) {
+  const s = report.scenarios;
+  const out = ['| target | measured in this run | met |', '|---|---|---|'];
+  const add = (target, measured, met) => out.push(`| ${target} | ${measured} | ${met === undefined ? 'n/a' : met ? 'yes' : '**no**'} |`);
+  const x = (v) => (Number.isFinite(v) ? `${v.toFixed(2)}×` : 'n/a');
+  if (s.fanout) {
+    const best = (p) => Math.max(...Object.values(s.fanout[p] || {}).map((r) => r.value).filter(Number.isFinite));
+    const w16 = (p) => s.fanout[p]?.w16?.value;
+    add('fanout ≥ 2× nats-server, each at its best window', x(best('natsync') / best('nats-server')), best('natsync') >= 2 * best('nats-server'));
+    add('fanout ≥ 2× nats-server at window 16', x(w16('natsync') / w16('nats-server')), w16('natsync') >= 2 * w16('nats-server'));
+    add('fanout ≥ 10× Node ws (best window)', x(best('natsync') / best('node-ws')), best('natsync') >= 10 * best('node-ws'));
+  }
+  if (s.fanout_rate) {
+    const p99 = (p) => s.fanout_rate[p]?.p99?.value;
+    add(`${sizes.rate} msg/s × ${sizes.rateSubs}: p99 ≤ half of nats-server's`, `${(p99('natsync') / 1000).toFixed(2)} ms vs ${(p99('nats-server') / 1000).toFixed(2)} ms`, p99('natsync') <= p99('nats-server') / 2);
+  }
+  if (s.topics) {
+    const p99 = s.topics.natsync?.p99?.value;
+    add(`${sizes.topics} topics × 1 subscriber at ${sizes.topicRate} msg/s: p99 ≤ 2 ms`, `${(p99 / 1000).toFixed(2)} ms`, p99 <= 2000);
+  }
+  if (s.connect) {
+    const r = s.connect.natsync?.handshakes;
+    const rss = r?.chosen?.rss_per_connection_kib;
+    add(`${sizes.connect} idle connections: ≤ 2 KiB RSS each`, `${rss?.idle?.toFixed(2)} KiB`, rss?.idle <= 2);
+    add('… with one subscription each: ≤ 3 KiB', `${rss?.subscribed?.toFixed(2)} KiB`, rss?.subscribed <= 3);
+    add('≥ 15,000 handshakes/s', `${Math.round(r?.value)}/s`, r?.value >= 15000);
+  }
+  if (s.scale) {
+    const r = s.scale.natsync.topics.chosen;
+    add(`${sizes.scale} subscribed connections, 1 msg/s per topic, no errors`, `${r.connected} connected, ${r.received}/${r.expected} delivered, ${r.failed} failed`, r.connected === sizes.scale && r.received === r.expected && r.failed === 0);
+  }
+  return out;
 }
 
 // ---- the chart (gnuplot, SVG) ----

@@ -1,9 +1,11 @@
 #include "transport/listener.hpp"
 
 #include <fcntl.h>
+
 #include <spdlog/logger.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <cerrno>
 
 #include <boost/asio/post.hpp>
 
@@ -88,7 +90,10 @@ bool Listener::refuse_waiting() {
 
 void Listener::on_accept(boost::system::error_code ec) {
   if (!acceptor_.is_open() || ec == boost::asio::error::operation_aborted) return;
-  if (ec == boost::asio::error::no_descriptors || ec == boost::system::errc::too_many_files_open_in_system) {
+  // EMFILE (this process) or ENFILE (the whole system).
+  const bool out_of_descriptors =
+      ec.category() == boost::system::system_category() && (ec.value() == EMFILE || ec.value() == ENFILE);
+  if (out_of_descriptors) {
     // accept() fails so whether or not a client waits: refuse those that do, then
     // sleep until the next one knocks (not a loop on the failing accept).
     const bool refused = refuse_waiting();

@@ -68,9 +68,14 @@ test('cleanup: thousands of abruptly killed connections leave nothing behind', {
   }
 });
 
-test('open-files limit: connections past it are refused at once with 503, the server says so, does not spin, and accepts again', { timeout: 60000 }, async () => {
+// Not under the sanitizers: UBSan's vptr check probes memory through a pipe, cannot make
+// one at the descriptor limit, and then reports every object it checks as having an
+// "invalid vptr" (and -fno-sanitize-recover makes suppressions inapplicable). What is
+// tested here is plain syscalls in Listener; the Release run covers it.
+test('open-files limit: connections past it are refused at once with 503, the server says so, does not spin, and accepts again', { timeout: 60000, skip: process.env.NATSYNC_SANITIZED ? 'UBSan cannot run at the descriptor limit' : false }, async () => {
   // prlimit execs natsync in place, so the pid is the server's.
-  const server = await startServer({ WORKER_THREADS: '1' }, { single: true, bin: 'prlimit', args: ['--nofile=64', BIN] });
+  const env = { WORKER_THREADS: '1' };
+  const server = await startServer(env, { single: true, bin: 'prlimit', args: ['--nofile=64', BIN] });
   const cpuSeconds = () => {
     const fields = fs.readFileSync(`/proc/${server.proc.pid}/stat`, 'utf8').split(') ')[1].split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 1/100 s

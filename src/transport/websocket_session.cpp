@@ -295,6 +295,8 @@ void WebSocketSession::do_write() {
   }
 }
 
+// Often runs inside do_write() (GatedSocket completes a write the socket took at once
+// inline); nothing here writes again directly, so that never recurses.
 void WebSocketSession::on_write(boost::system::error_code ec, std::size_t /*bytes*/) {
   outbound_.written();
   if (ec) {

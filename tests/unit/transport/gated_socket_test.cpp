@@ -59,7 +59,7 @@ TEST(GatedSocket, LargeGatherWriteArrivesWholeAndInOrder) {
     written = n;
     done = true;
   });
-  EXPECT_FALSE(done) << "the handler must not run inside async_write()";
+  EXPECT_FALSE(done) << "the socket cannot take 600 KB at once: the write goes on asynchronously";
   EXPECT_TRUE(pair.server->writing());
   std::string received(expected.size(), '\0');
   asio::async_read(pair.client, asio::buffer(received),

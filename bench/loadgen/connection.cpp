@@ -59,7 +59,7 @@ Connection::Connection(asio::io_context& io, const Endpoint& endpoint, Connectio
                        std::vector<char>& scratch, std::size_t index)
     : socket_(io), endpoint_(endpoint), events_(events), scratch_(scratch), index_(index) {}
 
-void Connection::start(std::string user, std::string topic, asio::ip::address source) {
+void Connection::start(std::string user, std::string topic, const asio::ip::address& source) {
   user_ = std::move(user);
   topic_ = std::move(topic);
   boost::system::error_code ec;

@@ -46,7 +46,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // Connects (from `source` when it is not unspecified), upgrades or says CONNECT, and
   // subscribes to `topic` when it is not empty.
-  void start(std::string user, std::string topic, boost::asio::ip::address source);
+  void start(std::string user, std::string topic, const boost::asio::ip::address& source);
   // Queues one message to `topic` and sends what is queued unless a write is in flight.
   void publish(std::string_view topic, std::string_view payload);
   // Subscribes an open connection to `topic`; `ready` is reported again once applied.

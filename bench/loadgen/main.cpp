@@ -125,6 +125,9 @@ std::string load_average() {
   return one;
 }
 
+// What one non-blocking read may take from a socket (per thread).
+constexpr std::size_t kScratchBytes = std::size_t{256} * 1024;
+
 // Each publisher's window: a ring of per-message delivery counts. A message is
 // complete when every subscriber has it; since each subscriber receives a publisher's
 // messages in order, messages complete in order too.
@@ -164,7 +167,7 @@ class Window {
 // One subscriber thread: its io_context, its connections and its share of the figures.
 struct SubscriberThread {
   asio::io_context io{1};
-  std::vector<char> scratch = std::vector<char>(256 * 1024);
+  std::vector<char> scratch = std::vector<char>(kScratchBytes);
   loadgen::ConnectionEvents events;
   std::vector<std::shared_ptr<Connection>> connections;
   std::vector<std::string> topics;  // per connection (empty: none)
@@ -341,7 +344,7 @@ int main(int argc, char** argv) {
     th->thread = std::thread([th] { th->io.run(); });
   }
   loadgen::ConnectionEvents publisher_events;
-  std::vector<char> publisher_scratch(256 * 1024);
+  std::vector<char> publisher_scratch(kScratchBytes);
   int publishers_ready = 0;
   publisher_events.ready = [&](Connection&) { ++publishers_ready; };
   publisher_events.failed = [&](Connection& c, std::string_view why) {

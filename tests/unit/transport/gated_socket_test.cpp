@@ -50,6 +50,7 @@ TEST(GatedSocket, LargeGatherWriteArrivesWholeAndInOrder) {
     expected += parts.back();
   }
   std::vector<asio::const_buffer> buffers;
+  buffers.reserve(parts.size());
   for (const auto& part : parts) buffers.emplace_back(asio::buffer(part));
 
   std::size_t written = 0;

@@ -26,7 +26,42 @@ std::int64_t now_ns() {
 constexpr std::string_view kNatsConnect =
     "CONNECT {\"verbose\":false,\"pedantic\":false,\"protocol\":1,\"name\":\"natsync_loadgen\"}\r\n";
 
+// Hands `bytes` to `process` (which returns how much it consumed), after what was left
+// over last time in `tail`, and keeps the new incomplete tail; no copy when there is no
+// tail, which is the common case.
+template <class Process>
+void feed(std::string& tail, std::string_view bytes, Process process) {
+  if (tail.empty()) {
+    const auto used = process(bytes);
+    if (used < bytes.size()) tail.assign(bytes.substr(used));
+  } else {
+    tail.append(bytes);
+    tail.erase(0, process(std::string_view(tail)));
+  }
+}
+
 }  // namespace
+
+// Takes items off the front of `bytes` while the connection is open: `parse` returns the
+// bytes an item took (0: incomplete, < 0: invalid, which fails the connection with
+// `invalid`), `handle` acts on each. Returns the bytes consumed.
+template <class Item, class Parse, class Handle>
+std::size_t Connection::consume(std::string_view bytes, Parse parse, std::string_view invalid,
+                                Handle handle) {
+  std::size_t used = 0;
+  while (state_ != State::closed) {
+    Item item;
+    const auto taken = parse(bytes.substr(used), item);
+    if (taken == 0) break;
+    if (taken < 0) {
+      fail(invalid);
+      break;
+    }
+    used += static_cast<std::size_t>(taken);
+    handle(item);
+  }
+  return used;
+}
 
 Endpoint parse_endpoint(const std::string& url, const std::string& protocol) {
   auto parsed = boost::urls::parse_uri(url);
@@ -140,17 +175,9 @@ void Connection::on_readable() {
         fail(ec == asio::error::eof ? "closed by server" : "read: " + ec.message());
       return;
     }
-    if (inbox_.empty()) {
-      const std::string_view bytes(scratch_.data(), n);
-      const auto used = process(bytes);
-      if (state_ == State::closed) return;
-      if (used < n) inbox_.assign(bytes.substr(used));
-    } else {
-      inbox_.append(scratch_.data(), n);
-      const auto used = process(inbox_);
-      if (state_ == State::closed) return;
-      inbox_.erase(0, used);
-    }
+    feed(inbox_, std::string_view(scratch_.data(), n),
+         [this](std::string_view bytes) { return process(bytes); });
+    if (state_ == State::closed) return;
     if (n < scratch_.size()) break;
   }
   wait_readable();
@@ -184,51 +211,36 @@ std::size_t Connection::process(std::string_view bytes) {
 }
 
 std::size_t Connection::process_frames(std::string_view bytes) {
-  std::size_t used = 0;
-  while (state_ != State::closed) {
-    ServerFrame frame;
-    const auto taken = parse_server_frame(bytes.substr(used), frame);
-    if (taken == 0) break;
-    if (taken < 0) {
-      fail("invalid WebSocket frame from server");
-      break;
-    }
-    used += static_cast<std::size_t>(taken);
-    switch (frame.opcode) {
-      case 9: {  // ping -> pong with the same payload
-        std::string pong;
-        append_client_frame(pong, frame.payload, true, 10);
-        send(pong);
-        break;
-      }
-      case 10: break;
-      case 8: fail("server sent close"); break;
-      default:
-        if (!frame.fin || !fragments_.empty()) {
-          fragments_.append(frame.payload);
-          if (frame.fin) {
-            const std::string message = std::move(fragments_);
-            fragments_.clear();
-            on_message(message);
-          }
-        } else {
-          on_message(frame.payload);
-        }
-    }
-  }
-  return used;
+  return consume<ServerFrame>(bytes, parse_server_frame, "invalid WebSocket frame from server",
+                              [this](const ServerFrame& frame) {
+                                switch (frame.opcode) {
+                                  case 9: {  // ping -> pong with the same payload
+                                    std::string pong;
+                                    append_client_frame(pong, frame.payload, true, 10);
+                                    send(pong);
+                                    break;
+                                  }
+                                  case 10: break;
+                                  case 8: fail("server sent close"); break;
+                                  default:
+                                    if (!frame.fin || !fragments_.empty()) {
+                                      fragments_.append(frame.payload);
+                                      if (frame.fin) {
+                                        const std::string message = std::move(fragments_);
+                                        fragments_.clear();
+                                        on_message(message);
+                                      }
+                                    } else {
+                                      on_message(frame.payload);
+                                    }
+                                }
+                              });
 }
 
 void Connection::on_message(std::string_view message) {
   if (endpoint_.kind == Endpoint::Kind::nats_ws) {
-    // NATS protocol operations may span frames: parse from the start of what is left.
-    if (nats_stream_.empty()) {
-      const auto used = process_nats(message);
-      if (used < message.size()) nats_stream_.assign(message.substr(used));
-    } else {
-      nats_stream_.append(message);
-      nats_stream_.erase(0, process_nats(nats_stream_));
-    }
+    // NATS protocol operations may span frames.
+    feed(nats_stream_, message, [this](std::string_view bytes) { return process_nats(bytes); });
     return;
   }
   if (message.starts_with(R"({"type":"data")")) {
@@ -241,16 +253,7 @@ void Connection::on_message(std::string_view message) {
 }
 
 std::size_t Connection::process_nats(std::string_view bytes) {
-  std::size_t used = 0;
-  while (state_ != State::closed) {
-    NatsOp op;
-    const auto taken = parse_nats_op(bytes.substr(used), op);
-    if (taken == 0) break;
-    if (taken < 0) {
-      fail("unknown NATS operation");
-      break;
-    }
-    used += static_cast<std::size_t>(taken);
+  return consume<NatsOp>(bytes, parse_nats_op, "unknown NATS operation", [this](const NatsOp& op) {
     switch (op.kind) {
       case NatsOp::Kind::msg:
         if (events_.delivery) events_.delivery(*this, op.payload, now_ns());
@@ -261,8 +264,7 @@ std::size_t Connection::process_nats(std::string_view bytes) {
       case NatsOp::Kind::ok:
       case NatsOp::Kind::info: break;
     }
-  }
-  return used;
+  });
 }
 
 std::size_t Connection::process_rest(std::string_view bytes) {

@@ -69,6 +69,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void on_readable();
   // Consumes what it can of `bytes`; returns how much.
   std::size_t process(std::string_view bytes);
+  template <class Item, class Parse, class Handle>
+  std::size_t consume(std::string_view bytes, Parse parse, std::string_view invalid, Handle handle);
   std::size_t process_frames(std::string_view bytes);
   std::size_t process_nats(std::string_view bytes);
   std::size_t process_rest(std::string_view bytes);

@@ -2,11 +2,18 @@
 
 namespace natsync {
 
-WireFrame::WireFrame(Opcode opcode, std::string_view payload) {
-  storage_.reserve(kMaxHeader + payload.size());
-  storage_.append(kMaxHeader, '\0').append(payload);
-  write_header(opcode);
+namespace {
+// `bytes` with kMaxHeader bytes of room in front.
+std::string with_header_room(std::string_view bytes) {
+  std::string out;
+  out.reserve(WireFrame::kMaxHeader + bytes.size());
+  out.append(WireFrame::kMaxHeader, '\0').append(bytes);
+  return out;
 }
+}  // namespace
+
+WireFrame::WireFrame(Opcode opcode, std::string_view payload)
+    : WireFrame(opcode, header_room, with_header_room(payload)) {}
 
 WireFrame::WireFrame(Opcode opcode, HeaderRoom /*tag*/, std::string&& reserved)
     : storage_(std::move(reserved)) {
@@ -14,10 +21,8 @@ WireFrame::WireFrame(Opcode opcode, HeaderRoom /*tag*/, std::string&& reserved)
   write_header(opcode);
 }
 
-WireFrame::WireFrame(Verbatim /*tag*/, std::string_view bytes) : offset_(kMaxHeader) {
-  storage_.reserve(kMaxHeader + bytes.size());
-  storage_.append(kMaxHeader, '\0').append(bytes);
-}
+WireFrame::WireFrame(Verbatim /*tag*/, std::string_view bytes)
+    : storage_(with_header_room(bytes)), offset_(kMaxHeader) {}
 
 void WireFrame::write_header(Opcode opcode) {
   const std::uint64_t length = storage_.size() - kMaxHeader;

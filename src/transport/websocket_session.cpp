@@ -18,8 +18,7 @@ namespace {
 
 // How long a peer gets to answer our close frame before the socket is cut.
 constexpr auto kCloseGrace = std::chrono::seconds(5);
-// At most this many frames in one gather write (the kernel takes up to 1024 iovecs;
-// asio hands them over 64 at a time).
+// At most this many frames in one gather write (one sendmsg: GatedSocket's limit).
 constexpr std::size_t kMaxFramesPerWrite = 256;
 
 websocket::close_reason make_close_reason(unsigned short code) {
@@ -59,9 +58,9 @@ void WebSocketSession::run(const Request& request) {
   ws_.set_option(websocket::stream_base::decorator(
       [](websocket::response_type& response) { response.set(beast::http::field::server, "natsync"); }));
   ws_.read_message_max(config.ws_max_message_size);
+  // Beast writes only control frames (data goes out as WireFrames): its write buffer
+  // matters only once permessage-deflate is negotiated.
   ws_.write_buffer_bytes(config.ws_write_buffer_size);
-  ws_.auto_fragment(false);
-  ws_.text(true);
   // No read buffer up front: a connection that only listens never needs one.
   // Pongs (and pings) prove the peer alive. The callback runs inside our own read
   // operation, which holds a reference to this session.
@@ -255,8 +254,7 @@ void WebSocketSession::deliver(const Frame& frame) {
     outbound_.drop_unsent();
     outbound_.push(make_text_frame(
         encode_error(ErrorCode::slow_consumer, "connection could not keep up with its messages", {})));
-    request_flush();
-    close(close_code::slow_consumer);
+    close(close_code::slow_consumer);  // flushes the notice, then the close frame
     return;
   }
   outbound_.push(frame);

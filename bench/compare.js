@@ -103,7 +103,7 @@ const servers = {
     protocol: 'natsync',
     async start(extraEnv = {}) {
       const port = await freePort();
-      const child = launch(natsyncBin, [], { LISTEN_ADDR: `127.0.0.1:${port}`, WORKER_THREADS: '1', LOG_LEVEL: 'warn', ...extraEnv });
+      const child = launch(natsyncBin, [], { LISTEN_ADDR: `127.0.0.1:${port}`, WORKER_THREADS: '1', LOG_LEVEL: 'warn', WS_MESSAGE_RATE: '0', ...extraEnv });
       await waitForPort(port, child);
       return { child, url: `ws://127.0.0.1:${port}/ws/sync`, http: `http://127.0.0.1:${port}` };
     },

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "broker/subjects.hpp"
+#include "protocol/topic.hpp"
 
 namespace natsync {
 namespace {
@@ -68,6 +69,14 @@ struct RawSettings {
   std::string shutdown_timeout = "5s";
   std::string nats_url;
   std::string nats_reconnect_buffer = "8388608";
+  std::string max_connections = "0";
+  std::string max_connections_per_ip = "0";
+  std::string max_connections_per_user = "0";
+  std::string connection_rate_per_ip = "0";
+  std::string max_subscriptions_per_connection = "1000";
+  std::string max_topic_length = "256";
+  std::string ws_message_rate = "1000";
+  std::string ws_message_burst = "1000";
 };
 
 }  // namespace
@@ -139,6 +148,23 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
   add("--auth-timeout", raw.auth_timeout, "AUTH_TIMEOUT",
       "time an unauthenticated connection gets to send auth");
   add("--jwt-leeway", raw.jwt_leeway, "JWT_LEEWAY", "clock skew allowed on exp/nbf");
+  add("--max-connections", raw.max_connections, "MAX_CONNECTIONS",
+      "WebSocket connections per node (503 above); 0 = no limit");
+  add("--max-connections-per-ip", raw.max_connections_per_ip, "MAX_CONNECTIONS_PER_IP",
+      "WebSocket connections per source IP (429 above); 0 = no limit");
+  add("--max-connections-per-user", raw.max_connections_per_user, "MAX_CONNECTIONS_PER_USER",
+      "WebSocket connections per user id (429 above); 0 = no limit");
+  add("--connection-rate-per-ip", raw.connection_rate_per_ip, "CONNECTION_RATE_PER_IP",
+      "new WebSocket connections a second from one IP (429 above); 0 = off");
+  add("--max-subscriptions-per-connection", raw.max_subscriptions_per_connection,
+      "MAX_SUBSCRIPTIONS_PER_CONNECTION", "topics one connection may subscribe to; 0 = no limit");
+  add("--max-topic-length", raw.max_topic_length, "MAX_TOPIC_LENGTH", "longest topic name, bytes (1-256)");
+  add("--ws-message-rate", raw.ws_message_rate, "WS_MESSAGE_RATE",
+      "messages a second one connection may send; 0 = off");
+  add("--ws-message-burst", raw.ws_message_burst, "WS_MESSAGE_BURST",
+      "messages one connection may send at once over the rate");
+  add("--ws-echo-path", config.ws_echo_path, "WS_ECHO_PATH",
+      "testing aid: path of a WebSocket echo endpoint (e.g. /ws/echo); unset = off");
   add("--shutdown-timeout", raw.shutdown_timeout, "SHUTDOWN_TIMEOUT",
       "longest graceful shutdown before connections are cut");
 
@@ -176,6 +202,15 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
       {"WS_MAX_QUEUE_BYTES", raw.ws_max_queue_bytes, config.ws_max_queue_bytes, 1024},
       {"HTTP_MAX_BODY_SIZE", raw.http_max_body_size, config.http_max_body_size, 16},
       {"NATS_RECONNECT_BUFFER", raw.nats_reconnect_buffer, config.nats_reconnect_buffer, 1024},
+      {"MAX_CONNECTIONS", raw.max_connections, config.max_connections, 0},
+      {"MAX_CONNECTIONS_PER_IP", raw.max_connections_per_ip, config.max_connections_per_ip, 0},
+      {"MAX_CONNECTIONS_PER_USER", raw.max_connections_per_user, config.max_connections_per_user, 0},
+      {"CONNECTION_RATE_PER_IP", raw.connection_rate_per_ip, config.connection_rate_per_ip, 0},
+      {"MAX_SUBSCRIPTIONS_PER_CONNECTION", raw.max_subscriptions_per_connection,
+       config.max_subscriptions_per_connection, 0},
+      {"MAX_TOPIC_LENGTH", raw.max_topic_length, config.max_topic_length, 1},
+      {"WS_MESSAGE_RATE", raw.ws_message_rate, config.ws_message_rate, 0},
+      {"WS_MESSAGE_BURST", raw.ws_message_burst, config.ws_message_burst, 1},
   };
   for (const auto& setting : sizes) {
     auto value = parse_size(setting.text);
@@ -244,8 +279,21 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
     return fail("NATS_SUBJECT_PREFIX '" + config.nats_subject_prefix +
                 "' must be dot-separated tokens of [A-Za-z0-9_:-]");
   }
+  if (config.max_topic_length > kMaxTopicLength) {
+    return fail("MAX_TOPIC_LENGTH '" + raw.max_topic_length +
+                "' must be at most 256 (topics are NATS subjects)");
+  }
+  if (config.ws_message_rate > 1000000 || config.ws_message_burst > 1000000 ||
+      config.connection_rate_per_ip > 1000000) {
+    return fail("WS_MESSAGE_RATE, WS_MESSAGE_BURST and CONNECTION_RATE_PER_IP must be at most 1000000");
+  }
   if (config.nats_reconnect_buffer > std::size_t{1} << 30) {
     return fail("NATS_RECONNECT_BUFFER must be at most 1 GiB");
+  }
+  if (!config.ws_echo_path.empty() &&
+      (config.ws_echo_path.front() != '/' || config.ws_echo_path == "/ws/sync")) {
+    return fail("WS_ECHO_PATH '" + config.ws_echo_path +
+                "' must be a path starting with / other than /ws/sync");
   }
   if (config.node_id.empty()) config.node_id = generate_node_id();
   if (config.node_id.size() > 128) return fail("NODE_ID must be at most 128 bytes");

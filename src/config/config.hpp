@@ -43,6 +43,21 @@ struct Config {
   Duration auth_timeout = std::chrono::seconds(10);
   Duration jwt_leeway = std::chrono::seconds(0);
   Duration shutdown_timeout = std::chrono::seconds(5);
+  // Abuse limits (docs/security.md). 0 = no limit / off.
+  std::size_t max_connections = 0;           // per node
+  std::size_t max_connections_per_ip = 0;    // per source IP
+  std::size_t max_connections_per_user = 0;  // per authenticated user id
+  std::size_t connection_rate_per_ip = 0;    // new connections a second from one IP
+  std::size_t max_subscriptions_per_connection = 1000;
+  std::size_t max_topic_length = 256;  // at most 256: topics are NATS subjects
+  // Inbound messages per connection on /ws/sync: a token bucket of `rate` a second,
+  // `burst` deep. Over it a message gets `rate_limited`; `burst` refused in a row closes
+  // the connection with 4029.
+  std::size_t ws_message_rate = 1000;
+  std::size_t ws_message_burst = 1000;
+  // Testing aid (conformance suites expect an echo peer): a second WebSocket path served
+  // by the same transport that echoes every message back. Empty = off.
+  std::string ws_echo_path;
 };
 
 // What reading the command line and environment decided: run with `config`, or exit

@@ -114,4 +114,10 @@ std::size_t LocalHub::subscription_count(Subscriber& subscriber) const {
   return it == entries_.end() ? 0 : it->second.topics.size();
 }
 
+bool LocalHub::subscribed(Subscriber& subscriber, std::string_view topic) const {
+  auto it = entries_.find(&subscriber);
+  return it != entries_.end() &&
+         std::find(it->second.topics.begin(), it->second.topics.end(), topic) != it->second.topics.end();
+}
+
 }  // namespace natsync

@@ -53,6 +53,8 @@ class LocalHub {
   std::size_t connection_count() const { return entries_.size(); }
   std::size_t topic_count() const { return topics_.size(); }
   std::size_t subscription_count(Subscriber& subscriber) const;
+  // Linear in the connection's subscriptions: for limit checks, not per message.
+  bool subscribed(Subscriber& subscriber, std::string_view topic) const;
 
  private:
   struct Entry {

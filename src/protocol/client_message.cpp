@@ -7,7 +7,9 @@
 namespace natsync {
 
 struct MessageParser::Impl {
+  explicit Impl(std::size_t max_topic) : max_topic_length(max_topic) {}
   simdjson::dom::parser parser;
+  std::size_t max_topic_length;
 };
 
 namespace {
@@ -52,7 +54,8 @@ constexpr std::size_t kMaxIdBytes = 256;
 
 }  // namespace
 
-MessageParser::MessageParser() : impl_(std::make_unique<Impl>()) {}
+MessageParser::MessageParser(std::size_t max_topic_length)
+    : impl_(std::make_unique<Impl>(max_topic_length)) {}
 
 bool MessageParser::is_json(std::string_view text) {
   element doc;
@@ -104,7 +107,8 @@ ParseResult<ClientMessage> MessageParser::parse_client_message(std::string_view 
     if (msg.topic.empty() && obj.at_key("topic").error() != simdjson::SUCCESS) {
       return error(ErrorCode::invalid_message, "field 'topic' is required for " + type_text, msg.id);
     }
-    if (const char* why = topic_error(msg.topic)) return error(ErrorCode::invalid_topic, why, msg.id);
+    if (const char* why = topic_error(msg.topic, impl_->max_topic_length))
+      return error(ErrorCode::invalid_topic, why, msg.id);
   }
 
   element data;
@@ -154,7 +158,8 @@ ParseResult<PublishRequest> MessageParser::parse_publish_request(std::string_vie
     return error(ErrorCode::invalid_message, "give exactly one of 'topic' or 'user_id'");
   }
   if (has_topic) {
-    if (const char* why = topic_error(request.topic)) return error(ErrorCode::invalid_topic, why);
+    if (const char* why = topic_error(request.topic, impl_->max_topic_length))
+      return error(ErrorCode::invalid_topic, why);
   } else if (request.user_id.empty() || request.user_id.size() > 256) {
     return error(ErrorCode::invalid_message, "'user_id' must be 1-256 bytes");
   }

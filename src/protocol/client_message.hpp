@@ -9,6 +9,7 @@
 
 #include "protocol/error_code.hpp"
 #include "protocol/message_type.hpp"
+#include "protocol/topic.hpp"
 
 namespace natsync {
 
@@ -43,7 +44,8 @@ using ParseResult = std::variant<T, ProtocolError>;
 // one instance belongs to one thread: each worker has its own.
 class MessageParser {
  public:
-  MessageParser();
+  // Topics longer than `max_topic_length` (MAX_TOPIC_LENGTH) are refused.
+  explicit MessageParser(std::size_t max_topic_length = kMaxTopicLength);
   ~MessageParser();
   MessageParser(const MessageParser&) = delete;
   MessageParser& operator=(const MessageParser&) = delete;

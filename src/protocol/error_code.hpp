@@ -6,16 +6,19 @@
 namespace natsync {
 
 enum class ErrorCode {
-  invalid_json,        // the frame is not one JSON object
-  invalid_message,     // a field is missing or has the wrong type
-  unknown_type,        // "type" names no message a client may send
-  invalid_topic,       // topic fails the naming rules
-  not_authenticated,   // JWT mode: only "auth" is allowed before authenticating
-  auth_failed,         // token rejected (bad signature, alg, malformed, no sub)
-  token_expired,       // token's exp has passed
-  unsupported_data,    // binary frame
-  slow_consumer,       // outbound queue overflowed
-  broker_unavailable,  // delivered locally, but other nodes could not be reached
+  invalid_json,            // the frame is not one JSON object
+  invalid_message,         // a field is missing or has the wrong type
+  unknown_type,            // "type" names no message a client may send
+  invalid_topic,           // topic fails the naming rules
+  not_authenticated,       // JWT mode: only "auth" is allowed before authenticating
+  auth_failed,             // token rejected (bad signature, alg, malformed, no sub)
+  token_expired,           // token's exp has passed
+  unsupported_data,        // binary frame
+  slow_consumer,           // outbound queue overflowed
+  broker_unavailable,      // delivered locally, but other nodes could not be reached
+  rate_limited,            // over WS_MESSAGE_RATE: the message was refused
+  too_many_subscriptions,  // MAX_SUBSCRIPTIONS_PER_CONNECTION reached
+  too_many_connections,    // MAX_CONNECTIONS_PER_USER reached when authenticating
   internal_error,
 };
 
@@ -31,6 +34,9 @@ constexpr std::string_view to_string(ErrorCode code) noexcept {
     case ErrorCode::unsupported_data: return "unsupported_data";
     case ErrorCode::slow_consumer: return "slow_consumer";
     case ErrorCode::broker_unavailable: return "broker_unavailable";
+    case ErrorCode::rate_limited: return "rate_limited";
+    case ErrorCode::too_many_subscriptions: return "too_many_subscriptions";
+    case ErrorCode::too_many_connections: return "too_many_connections";
     case ErrorCode::internal_error: return "internal_error";
   }
   return "internal_error";
@@ -44,9 +50,11 @@ inline constexpr unsigned short unsupported_data = 1003;  // binary frame
 inline constexpr unsigned short invalid_payload = 1007;   // invalid UTF-8 (sent by Beast)
 inline constexpr unsigned short too_big = 1009;           // over WS_MAX_MESSAGE_SIZE (Beast)
 inline constexpr unsigned short internal_error = 1011;
-inline constexpr unsigned short auth_timeout = 4001;   // no auth within AUTH_TIMEOUT
-inline constexpr unsigned short token_expired = 4003;  // token exp passed, no re-auth
-inline constexpr unsigned short slow_consumer = 4008;  // outbound queue overflowed
+inline constexpr unsigned short auth_timeout = 4001;          // no auth within AUTH_TIMEOUT
+inline constexpr unsigned short token_expired = 4003;         // token exp passed, no re-auth
+inline constexpr unsigned short slow_consumer = 4008;         // outbound queue overflowed
+inline constexpr unsigned short rate_limited = 4029;          // WS_MESSAGE_BURST messages refused in a row
+inline constexpr unsigned short too_many_connections = 4030;  // user over MAX_CONNECTIONS_PER_USER at auth
 }  // namespace close_code
 
 }  // namespace natsync

@@ -10,9 +10,10 @@ constexpr bool is_token_char(char c) noexcept {
 
 }  // namespace
 
-const char* topic_error(std::string_view topic) noexcept {
+const char* topic_error(std::string_view topic, std::size_t max_length) noexcept {
   if (topic.empty()) return "topic must not be empty";
   if (topic.size() > kMaxTopicLength) return "topic is longer than 256 bytes";
+  if (topic.size() > max_length) return "topic is longer than MAX_TOPIC_LENGTH";
   bool token_empty = true;
   for (const char c : topic) {
     if (c == '.') {

@@ -10,7 +10,8 @@ namespace natsync {
 inline constexpr std::size_t kMaxTopicLength = 256;
 
 // Why a topic was refused, for the error reply; nullptr when the topic is valid.
-const char* topic_error(std::string_view topic) noexcept;
+// `max_length` (MAX_TOPIC_LENGTH) may only lower kMaxTopicLength.
+const char* topic_error(std::string_view topic, std::size_t max_length = kMaxTopicLength) noexcept;
 
 inline bool is_valid_topic(std::string_view topic) noexcept { return topic_error(topic) == nullptr; }
 

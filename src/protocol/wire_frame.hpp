@@ -11,7 +11,7 @@ namespace natsync {
 
 class WireFrame {
  public:
-  enum class Opcode : std::uint8_t { text = 0x1, ping = 0x9 };
+  enum class Opcode : std::uint8_t { text = 0x1, binary = 0x2, ping = 0x9 };
   // The longest header: 2 bytes plus a 64-bit length.
   static constexpr std::size_t kMaxHeader = 10;
 

@@ -33,10 +33,13 @@ Service::Service(Config config, std::shared_ptr<spdlog::logger> log)
       log_(log ? std::move(log) : default_logger(config_.log_level)),
       auth_(config_),
       origins_(config_.allowed_origins),
+      limiter_(ConnectionLimits{config_.max_connections, config_.max_connections_per_ip,
+                                config_.max_connections_per_user,
+                                static_cast<double>(config_.connection_rate_per_ip)}),
       broker_(make_broker()),
       node_(*broker_, registry_),
       rest_(node_, auth_, origins_),
-      context_{config_, node_, *broker_, auth_, origins_, rest_, registry_, *log_} {
+      context_{config_, node_, *broker_, auth_, origins_, rest_, registry_, limiter_, *log_} {
   for (unsigned i = 0; i < config_.worker_threads; ++i) {
     auto worker = std::make_unique<Worker>(i, context_);
     hub_.add_shard(Hub::Shard{worker->io_context().get_executor(), &worker->hub()});

@@ -62,6 +62,7 @@ class Service {
   Authenticator auth_;
   OriginPolicy origins_;
   ConnectionRegistry registry_;
+  ConnectionLimiter limiter_;
   Hub hub_;
   // Declared before broker_: make_broker() sets it while broker_ is initialised.
   NatsBroker* nats_ = nullptr;  // broker_ when in multi-node mode

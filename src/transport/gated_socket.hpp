@@ -4,9 +4,11 @@
 // queued WireFrames — encoded and framed once for all recipients — in one gather
 // write. Frames must never interleave on the wire, so one write runs at a time and
 // each is written whole (a write_some here writes everything, which Beast's composed
-// writes accept). A Beast write that comes while the session's runs waits here and goes
-// first when the socket is free; the session, finding the socket busy, is told by
-// on_socket_free().
+// writes accept). Before a Beast write starts, the session may start its own with what
+// it queued earlier (before_control_write), so a pong or a close frame — the one Beast
+// sends when it fails a connection included — never overtakes frames queued before it.
+// A Beast write that comes while the session's runs waits here and goes first when the
+// socket is free; the session, finding the socket busy, is told by on_socket_free().
 //
 // The handshake reply is not written at once: Beast's writes are collected until the
 // session takes them (take_handshake_reply) and queues them in front of its first
@@ -37,10 +39,13 @@ class GatedSocket {
   using executor_type = boost::asio::ip::tcp::socket::executor_type;
   using next_layer_type = boost::asio::ip::tcp::socket;
 
-  // Told when the socket is free again after the session found it busy.
+  // The session's side of the gate.
   class Listener {
    public:
+    // The socket is free again after the session found it busy.
     virtual void on_socket_free() = 0;
+    // Beast is about to write a control frame: write what is queued first.
+    virtual void before_control_write() = 0;
 
    protected:
     ~Listener() = default;
@@ -82,7 +87,10 @@ class GatedSocket {
             }
             writing_ = true;
             complete(std::move(handler), {}, collected_.size() - before);
-          } else if (writing_) {
+            return;
+          }
+          if (!writing_ && listener_ != nullptr) listener_->before_control_write();
+          if (writing_) {
             parked_ =
                 std::make_unique<ParkedWrite<ConstBuffers, decltype(handler)>>(bytes, std::move(handler));
           } else {
@@ -101,6 +109,19 @@ class GatedSocket {
   void async_write(const ConstBuffers& buffers, Handler handler) {
     writing_ = true;
     send(buffers, 0, std::move(handler));
+  }
+
+  // Ends the TCP connection after the close frame: a server shuts its sending side
+  // (the peer sees the end at once), then reads and drops whatever the peer still sends
+  // until it closes too — at most kMaxDrain bytes; a silent peer is cut by the session's
+  // WS_PONG_WAIT — and only then closes, so the peer is never reset before it has read
+  // the close frame.
+  template <class Handler>
+  void async_teardown(boost::beast::role_type role, Handler handler) {
+    boost::system::error_code ec;
+    if (role == boost::beast::role_type::server)
+      socket_.shutdown(boost::asio::socket_base::shutdown_send, ec);
+    drain(0, std::move(handler));
   }
 
  private:
@@ -182,6 +203,32 @@ class GatedSocket {
     }
   }
 
+  template <class Handler>
+  void drain(std::size_t drained, Handler handler) {
+    for (;;) {
+      std::array<char, 4096> sink;  // NOLINT(cppcoreguidelines-pro-type-member-init): written by recv
+      const auto got = ::recv(socket_.native_handle(), sink.data(), sink.size(), MSG_DONTWAIT);
+      if (got > 0 && (drained += static_cast<std::size_t>(got)) < kMaxDrain) continue;
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        socket_.async_wait(boost::asio::socket_base::wait_read, [this, drained, handler = std::move(handler)](
+                                                                    boost::system::error_code ec) mutable {
+          if (ec) return close_then(std::move(handler), ec);
+          drain(drained, std::move(handler));
+        });
+        return;
+      }
+      return close_then(std::move(handler), {});  // the peer's end, an error, or enough
+    }
+  }
+
+  template <class Handler>
+  void close_then(Handler handler, boost::system::error_code ec) {
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+    boost::asio::post(socket_.get_executor(), [handler = std::move(handler), ec]() mutable { handler(ec); });
+  }
+
   // Completes one of Beast's writes from its initiating call: through the executor, as
   // asio's own operations do (Beast's composed operations rely on it).
   template <class Handler>
@@ -201,6 +248,8 @@ class GatedSocket {
   }
 
   static constexpr std::size_t kMaxIov = 256;  // Linux takes up to 1024 (UIO_MAXIOV)
+  // Most a teardown reads and drops before it closes anyway.
+  static constexpr std::size_t kMaxDrain = std::size_t{64} << 20;
 
   boost::asio::ip::tcp::socket socket_;
   std::unique_ptr<Parked> parked_;
@@ -210,10 +259,12 @@ class GatedSocket {
   bool writing_ = false;
 };
 
-// Beast's close handshake ends with a teardown of the layer below; it is the TCP one's.
+// Beast's close handshake, and a connection it fails, end with a teardown of the layer
+// below: ours (GatedSocket::async_teardown), not Beast's TCP one, which closes after one
+// read and so resets a peer still sending (a too-big message), losing the close frame.
 template <class TeardownHandler>
 void async_teardown(boost::beast::role_type role, GatedSocket& socket, TeardownHandler&& handler) {
-  boost::beast::websocket::async_teardown(role, socket.next_layer(), std::forward<TeardownHandler>(handler));
+  socket.async_teardown(role, std::forward<TeardownHandler>(handler));
 }
 
 inline void teardown(boost::beast::role_type role, GatedSocket& socket, boost::system::error_code& ec) {

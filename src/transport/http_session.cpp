@@ -94,11 +94,13 @@ void HttpSession::upgrade(const Request& request) {
   const auto& context = worker_.context();
   const auto version = request.version();
   auto target = read_target(request.target());
-  if (!target || target->path != kSyncPath) {
+  const auto& echo_path = context.config.ws_echo_path;
+  if (!target || (target->path != kSyncPath && (echo_path.empty() || target->path != echo_path))) {
     send(make_error_response(http::status::not_found, "not_found", "WebSocket endpoint is /ws/sync", version,
                              false));
     return;
   }
+  const auto endpoint = target->path == kSyncPath ? Endpoint::sync : Endpoint::echo;
   const auto origin = request[http::field::origin];
   if (!context.origins.allows(origin)) {
     context.log.info("websocket upgrade refused: origin '{}' not in ALLOWED_ORIGINS", origin);
@@ -116,8 +118,52 @@ void HttpSession::upgrade(const Request& request) {
   }
   std::optional<Identity> known;
   if (auto* id = std::get_if<Identity>(&identity)) known = std::move(*id);
+  if (!known && endpoint == Endpoint::echo) {
+    // The echo endpoint has no "auth" message: it echoes everything.
+    send(make_error_response(http::status::unauthorized, "not_authenticated",
+                             "the echo endpoint needs a token on the upgrade request", version, false));
+    return;
+  }
+  boost::system::error_code ec;
+  const auto peer = stream_.socket().remote_endpoint(ec);
+  if (ec) {
+    close();  // gone already
+    return;
+  }
+  auto admission =
+      context.limiter.admit(peer.address(), known ? std::string_view(known->user_id) : std::string_view(),
+                            std::chrono::steady_clock::now());
+  if (auto* refusal = std::get_if<ConnectionLimiter::Refusal>(&admission)) {
+    refuse(*refusal, peer.address(), version);
+    return;
+  }
   stream_.expires_never();
-  std::make_shared<WebSocketSession>(stream_.release_socket(), worker_, std::move(known))->run(request);
+  std::make_shared<WebSocketSession>(stream_.release_socket(), worker_, endpoint, std::move(known),
+                                     std::move(std::get<ConnectionLimiter::Ticket>(admission)))
+      ->run(request);
+}
+
+void HttpSession::refuse(const ConnectionLimiter::Refusal& refusal, const boost::asio::ip::address& peer,
+                         unsigned version) {
+  using Reason = ConnectionLimiter::Reason;
+  http::status status = http::status::too_many_requests;
+  std::string_view message;
+  switch (refusal.reason) {
+    case Reason::server_full:
+      status = http::status::service_unavailable;
+      message = "MAX_CONNECTIONS reached on this node; try again later";
+      break;
+    case Reason::too_many_from_ip: message = "MAX_CONNECTIONS_PER_IP reached for your address"; break;
+    case Reason::too_many_for_user: message = "MAX_CONNECTIONS_PER_USER reached for this user"; break;
+    case Reason::rate_per_ip: message = "CONNECTION_RATE_PER_IP exceeded: slow down"; break;
+  }
+  // Refusals come in floods when they come: one line each at debug only.
+  worker_.context().log.debug("websocket upgrade from {} refused: {}", peer.to_string(), message);
+  auto response = make_error_response(status, to_string(refusal.reason), message, version, false);
+  if (refusal.retry_after.count() > 0) {
+    response.set(http::field::retry_after, std::to_string(refusal.retry_after.count()));
+  }
+  send(std::move(response));
 }
 
 void HttpSession::send(http::response<http::string_body> response) {

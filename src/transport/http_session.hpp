@@ -7,7 +7,9 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <memory>
+
 #include <optional>
+#include "limits/connection_limiter.hpp"
 
 namespace natsync {
 
@@ -29,6 +31,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void on_read(boost::system::error_code ec, std::size_t bytes);
   void serve(const Request& request);
   void upgrade(const Request& request);
+  // Answers an upgrade the connection limits refused (429 or 503) and closes.
+  void refuse(const ConnectionLimiter::Refusal& refusal, const boost::asio::ip::address& peer,
+              unsigned version);
   void send(boost::beast::http::response<boost::beast::http::string_body> response);
   void on_write(bool keep_alive, boost::system::error_code ec, std::size_t bytes);
   void close();

@@ -8,6 +8,7 @@
 #include "auth/origin_policy.hpp"
 #include "config/config.hpp"
 #include "hub/connection_registry.hpp"
+#include "limits/connection_limiter.hpp"
 #include "server/node.hpp"
 
 namespace natsync {
@@ -20,6 +21,7 @@ struct ServerContext {
   const OriginPolicy& origins;
   const RestApi& rest;
   ConnectionRegistry& registry;
+  ConnectionLimiter& limiter;
   spdlog::logger& log;
 };
 

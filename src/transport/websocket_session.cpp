@@ -1,5 +1,6 @@
 #include "transport/websocket_session.hpp"
 
+#include <algorithm>
 #include <boost/asio/dispatch.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/http/field.hpp>
@@ -20,6 +21,10 @@ namespace {
 constexpr auto kCloseGrace = std::chrono::seconds(5);
 // At most this many frames in one gather write (one sendmsg: GatedSocket's limit).
 constexpr std::size_t kMaxFramesPerWrite = 256;
+// A large message is read straight into its buffer, which grows by its own size (at
+// least kMinTailRead, at most kMaxTailRead) per read.
+constexpr std::size_t kMinTailRead = 4096;
+constexpr std::size_t kMaxTailRead = std::size_t{256} * 1024;
 
 websocket::close_reason make_close_reason(unsigned short code) {
   websocket::close_reason reason(code);
@@ -30,6 +35,8 @@ websocket::close_reason make_close_reason(unsigned short code) {
     case close_code::auth_timeout: reason.reason = "auth_timeout"; break;
     case close_code::token_expired: reason.reason = "token_expired"; break;
     case close_code::slow_consumer: reason.reason = "slow_consumer"; break;
+    case close_code::rate_limited: reason.reason = "rate_limited"; break;
+    case close_code::too_many_connections: reason.reason = "too_many_connections"; break;
     default: reason.reason = "error"; break;
   }
   return reason;
@@ -37,11 +44,15 @@ websocket::close_reason make_close_reason(unsigned short code) {
 
 }  // namespace
 
-WebSocketSession::WebSocketSession(boost::asio::ip::tcp::socket socket, Worker& worker,
-                                   std::optional<Identity> identity)
+WebSocketSession::WebSocketSession(boost::asio::ip::tcp::socket socket, Worker& worker, Endpoint endpoint,
+                                   std::optional<Identity> identity, ConnectionLimiter::Ticket ticket)
     : Subscriber(worker.context().registry.next_connection_id()),
       ws_(GatedSocket(std::move(socket))),
       worker_(worker),
+      ticket_(std::move(ticket)),
+      inbound_(static_cast<double>(worker.context().config.ws_message_rate),
+               static_cast<double>(worker.context().config.ws_message_burst), steady_clock::now()),
+      endpoint_(endpoint),
       authenticated_(identity.has_value()) {
   if (identity) {
     user_id_ = std::move(identity->user_id);
@@ -88,8 +99,13 @@ void WebSocketSession::on_accept(boost::system::error_code ec) {
   last_seen_ = last_ping_ = now;
   if (!authenticated_) deadline_ = now + context().config.auth_timeout;
   open_ = true;
+  worker_.attach(*this);  // keep-alive and deadlines, whatever the endpoint
+  if (endpoint_ == Endpoint::echo) {
+    context().log.debug("connection {} open on worker {} (echo)", id(), worker_.index());
+    do_read();
+    return;
+  }
   context().registry.add(user_id_);
-  worker_.attach(*this);
   context().log.debug("connection {} open on worker {} (user '{}'{})", id(), worker_.index(), user_id_,
                       authenticated_ ? "" : ", awaiting auth");
   const auto send_connect = [](WebSocketSession& self) {
@@ -134,11 +150,22 @@ std::function<void()> WebSocketSession::on_worker(std::function<void(WebSocketSe
 }
 
 void WebSocketSession::do_read() {
-  ws_.async_read_some(boost::asio::buffer(read_chunk_),
-                      beast::bind_front_handler(&WebSocketSession::on_read, shared_from_this()));
+  auto buffer = boost::asio::buffer(read_chunk_);
+  if (message_.size() >= read_chunk_.size()) {
+    tail_start_ = message_.size();
+    const auto room = std::clamp(message_.size(), kMinTailRead, kMaxTailRead);
+    message_.resize(tail_start_ + room);
+    buffer = boost::asio::buffer(message_.data() + tail_start_, room);
+  }
+  ws_.async_read_some(buffer, beast::bind_front_handler(&WebSocketSession::on_read, shared_from_this()));
 }
 
 void WebSocketSession::on_read(boost::system::error_code ec, std::size_t bytes) {
+  const bool into_tail = tail_start_ != 0;
+  if (into_tail) {
+    message_.resize(tail_start_ + bytes);
+    tail_start_ = 0;
+  }
   if (ec) {
     if (ec == websocket::error::closed) {
       context().log.debug("connection {} closed ({})", id(), ws_.reason().code);
@@ -149,29 +176,61 @@ void WebSocketSession::on_read(boost::system::error_code ec, std::size_t bytes) 
     return;
   }
   last_seen_ = steady_clock::now();
-  if (ws_.got_text()) message_.append(read_chunk_.data(), bytes);  // binary is refused whole
+  // Binary on /ws/sync is refused whole, so it is not kept.
+  const bool keep = ws_.got_text() || endpoint_ == Endpoint::echo;
+  if (keep && !into_tail) message_.append(read_chunk_.data(), bytes);
   if (!ws_.is_message_done()) {
     do_read();
     return;
   }
-  if (!closing_) {
-    if (!ws_.got_text()) {
-      reply(encode_error(ErrorCode::unsupported_data, "binary frames are not supported; send JSON text", {}));
-      close(close_code::unsupported_data);
-    } else {
-      auto parsed = worker_.parser().parse_client_message(message_);
-      if (auto* err = std::get_if<ProtocolError>(&parsed)) {
-        reply(encode_error(err->code, err->message, err->id));
-      } else {
-        handle(std::get<ClientMessage>(parsed));
-      }
-    }
-  }
+  if (!closing_) on_message();
   message_.clear();
   // Give back what a large message made the buffer grow to (WS_READ_BUFFER_SIZE is
   // what a connection may keep between messages).
   if (message_.capacity() > context().config.ws_read_buffer_size) message_.shrink_to_fit();
   do_read();
+}
+
+void WebSocketSession::on_message() {
+  if (endpoint_ == Endpoint::echo) {
+    deliver(std::make_shared<const WireFrame>(
+        ws_.got_text() ? WireFrame::Opcode::text : WireFrame::Opcode::binary, message_));
+    return;
+  }
+  if (!ws_.got_text()) {
+    reply(encode_error(ErrorCode::unsupported_data, "binary frames are not supported; send JSON text", {}));
+    close(close_code::unsupported_data);
+    return;
+  }
+  auto parsed = worker_.parser().parse_client_message(message_);
+  // Every message counts against the rate, malformed ones too; a goodbye is never refused.
+  if (auto* err = std::get_if<ProtocolError>(&parsed)) {
+    if (within_rate(err->id)) reply(encode_error(err->code, err->message, err->id));
+  } else if (auto& message = std::get<ClientMessage>(parsed);
+             message.type == MessageType::disconnect || within_rate(message.id)) {
+    handle(message);
+  }
+}
+
+bool WebSocketSession::within_rate(std::string_view request_id) {
+  if (inbound_.take(last_seen_)) {
+    refused_in_row_ = 0;
+    return true;
+  }
+  const auto& config = context().config;
+  if (++refused_in_row_ >= config.ws_message_burst) {
+    context().log.info("connection {} (user '{}'): {} messages over WS_MESSAGE_RATE in a row; closing", id(),
+                       user_id_, refused_in_row_);
+    reply(
+        encode_error(ErrorCode::rate_limited, "too many messages over WS_MESSAGE_RATE; closing", request_id));
+    close(close_code::rate_limited);
+    return false;
+  }
+  reply(encode_error(ErrorCode::rate_limited,
+                     "over WS_MESSAGE_RATE (" + std::to_string(config.ws_message_rate) +
+                         " messages/s): this message was refused; slow down",
+                     request_id));
+  return false;
 }
 
 void WebSocketSession::handle(ClientMessage& message) {
@@ -181,15 +240,7 @@ void WebSocketSession::handle(ClientMessage& message) {
     return;
   }
   switch (message.type) {
-    case MessageType::subscribe: {
-      // Acked once the broker delivers the topic from every node (at once standalone).
-      const bool appeared = worker_.hub().subscribe(*this, message.topic) == IndexChange::key_appeared;
-      after_broker(Channel::topic, message.topic, appeared,
-                   [topic = message.topic, id = message.id](WebSocketSession& self) {
-                     self.reply(encode_ack(MessageType::subscribe, topic, id));
-                   });
-      break;
-    }
+    case MessageType::subscribe: handle_subscribe(message); break;
     case MessageType::unsubscribe:
       if (worker_.hub().unsubscribe(*this, message.topic) == IndexChange::key_vanished) {
         context().broker.interest_lost(Channel::topic, message.topic);
@@ -218,6 +269,24 @@ void WebSocketSession::handle(ClientMessage& message) {
   }
 }
 
+void WebSocketSession::handle_subscribe(const ClientMessage& message) {
+  auto& hub = worker_.hub();
+  const auto max = context().config.max_subscriptions_per_connection;
+  if (max != 0 && hub.subscription_count(*this) >= max && !hub.subscribed(*this, message.topic)) {
+    reply(encode_error(ErrorCode::too_many_subscriptions,
+                       "MAX_SUBSCRIPTIONS_PER_CONNECTION (" + std::to_string(max) +
+                           ") reached: unsubscribe from a topic first",
+                       message.id));
+    return;
+  }
+  // Acked once the broker delivers the topic from every node (at once standalone).
+  const bool appeared = hub.subscribe(*this, message.topic) == IndexChange::key_appeared;
+  after_broker(Channel::topic, message.topic, appeared,
+               [topic = message.topic, id = message.id](WebSocketSession& self) {
+                 self.reply(encode_ack(MessageType::subscribe, topic, id));
+               });
+}
+
 void WebSocketSession::handle_auth(const ClientMessage& message) {
   auto result = context().auth.identify_token(message.token, std::chrono::system_clock::now());
   if (auto* err = std::get_if<AuthError>(&result)) {
@@ -236,6 +305,12 @@ void WebSocketSession::handle_auth(const ClientMessage& message) {
   auto auth_ok = [id = message.id](WebSocketSession& self) { self.reply(encode_auth_ok(self.user_id_, id)); };
   if (authenticated_) {
     auth_ok(*this);  // a refreshed token for the same user
+    return;
+  }
+  if (!ticket_.assign_user(identity.user_id)) {
+    reply(encode_error(ErrorCode::too_many_connections, "MAX_CONNECTIONS_PER_USER reached for this user",
+                       message.id));
+    close(close_code::too_many_connections);
     return;
   }
   context().registry.change_user(user_id_, identity.user_id);
@@ -278,13 +353,23 @@ void WebSocketSession::on_socket_free() {
   if (!flush_requested_) do_write();
 }
 
+void WebSocketSession::before_control_write() {
+  // The frames were queued before Beast's frame was made, so they go first, even when
+  // it is the close frame of a connection Beast is failing (is_open() is false then).
+  if (outbound_.has_unsent() && !outbound_.in_flight()) write_batch();
+}
+
+void WebSocketSession::write_batch() {
+  ws_.next_layer().async_write(outbound_.take(kMaxFramesPerWrite),
+                               beast::bind_front_handler(&WebSocketSession::on_write, shared_from_this()));
+}
+
 void WebSocketSession::do_write() {
   // Busy with Beast's own write (a pong, the close frame): on_socket_free() resumes.
   if (outbound_.in_flight() || ws_.next_layer().writing()) return;
   if (outbound_.has_unsent()) {
     if (!ws_.is_open()) return;  // Beast is closing: nothing may follow its close frame
-    ws_.next_layer().async_write(outbound_.take(kMaxFramesPerWrite),
-                                 beast::bind_front_handler(&WebSocketSession::on_write, shared_from_this()));
+    write_batch();
   } else if (closing_ && open_ && !close_sent_ && ws_.is_open()) {
     // Everything queued before the close is out; now the close frame.
     close_sent_ = true;
@@ -363,8 +448,10 @@ void WebSocketSession::detach() {
   open_ = false;
   closing_ = true;
   worker_.detach(*this);
-  for (auto& key : worker_.hub().remove(*this)) context().broker.interest_lost(key.channel, key.name);
-  context().registry.remove(user_id_);
+  if (endpoint_ == Endpoint::sync) {
+    for (auto& key : worker_.hub().remove(*this)) context().broker.interest_lost(key.channel, key.name);
+    context().registry.remove(user_id_);
+  }
   outbound_.drop_unsent(true);
 }
 

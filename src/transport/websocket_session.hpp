@@ -29,6 +29,8 @@
 #include "auth/authenticator.hpp"
 #include "hub/channel.hpp"
 #include "hub/subscriber.hpp"
+#include "limits/connection_limiter.hpp"
+#include "limits/token_bucket.hpp"
 #include "protocol/client_message.hpp"
 #include "transport/gated_socket.hpp"
 #include "transport/outbound_queue.hpp"
@@ -38,6 +40,13 @@ namespace natsync {
 class Worker;
 struct ServerContext;
 
+// What a WebSocket connection serves. Both run on the same transport code (framing,
+// limits, UTF-8 checks, keep-alive); only what a complete message does differs.
+enum class Endpoint {
+  sync,  // /ws/sync: the JSON protocol (docs/protocol.md)
+  echo,  // WS_ECHO_PATH: every text and binary message comes back (a conformance aid)
+};
+
 class WebSocketSession final : public Subscriber,
                                public GatedSocket::Listener,
                                public std::enable_shared_from_this<WebSocketSession> {
@@ -46,7 +55,8 @@ class WebSocketSession final : public Subscriber,
 
   // `identity` is who the upgrade request proved to be; nullopt in JWT mode when no
   // token came with it (the client must then send "auth" within AUTH_TIMEOUT).
-  WebSocketSession(boost::asio::ip::tcp::socket socket, Worker& worker, std::optional<Identity> identity);
+  WebSocketSession(boost::asio::ip::tcp::socket socket, Worker& worker, Endpoint endpoint,
+                   std::optional<Identity> identity, ConnectionLimiter::Ticket ticket);
   ~WebSocketSession();
 
   void run(const Request& request);
@@ -55,6 +65,7 @@ class WebSocketSession final : public Subscriber,
   // Writes what deliver() queued (run by the worker's flush).
   void flush();
   void on_socket_free() override;
+  void before_control_write() override;
 
   // Driven by the worker's sweep.
   void on_tick(std::chrono::steady_clock::time_point now, std::chrono::system_clock::time_point wall);
@@ -69,7 +80,13 @@ class WebSocketSession final : public Subscriber,
   void on_accept(boost::system::error_code ec);
   void do_read();
   void on_read(boost::system::error_code ec, std::size_t bytes);
+  // A complete message has been read into message_.
+  void on_message();
   void handle(ClientMessage& message);
+  // WS_MESSAGE_RATE: false (and the client told, or cut off) when the message with
+  // `request_id` is over it.
+  bool within_rate(std::string_view request_id);
+  void handle_subscribe(const ClientMessage& message);
   void handle_auth(const ClientMessage& message);
   // Joins the worker's hub under `user` (once authenticated) and runs `then` when the
   // broker delivers to that user from every node.
@@ -83,6 +100,8 @@ class WebSocketSession final : public Subscriber,
   void reply(std::string_view text);
   void request_flush();
   void do_write();
+  // Hands the next batch of queued frames to the socket.
+  void write_batch();
   void on_write(boost::system::error_code ec, std::size_t bytes);
   // Sends a close frame after what is queued; the peer gets `close_deadline` to answer.
   void close(unsigned short code);
@@ -94,17 +113,23 @@ class WebSocketSession final : public Subscriber,
 
   Stream ws_;
   Worker& worker_;
-  // Reads go through a small chunk into message_: a pending read holds only the chunk,
-  // where async_read would hold a 1.5 KiB buffer on every idle connection.
+  // A read that starts a message goes through a small chunk: a pending read on an idle
+  // connection holds only the chunk, where async_read would hold a 1.5 KiB buffer. Once
+  // a message is under way and longer than the chunk, reads go straight into its tail.
   std::array<char, 128> read_chunk_{};
-  std::string message_;  // the client message being received
+  std::string message_;         // the client message being received
+  std::size_t tail_start_ = 0;  // reading into message_ from here; 0: into read_chunk_
   OutboundQueue outbound_;
   std::string user_id_;
+  ConnectionLimiter::Ticket ticket_;  // this connection's places under the connection limits
+  TokenBucket inbound_;               // WS_MESSAGE_RATE
+  std::uint32_t refused_in_row_ = 0;  // messages refused by inbound_ since the last accepted
   std::optional<std::chrono::system_clock::time_point> token_expires_;
   std::chrono::steady_clock::time_point last_seen_;
   std::chrono::steady_clock::time_point last_ping_;
   std::chrono::steady_clock::time_point deadline_;  // auth deadline, then close deadline
   unsigned short close_code_ = 0;
+  Endpoint endpoint_;
   bool authenticated_ = false;
   bool open_ = false;             // accepted, in hub/registry/sweep
   bool flush_requested_ = false;  // in the worker's flush list

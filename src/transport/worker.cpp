@@ -27,6 +27,7 @@ std::chrono::steady_clock::duration sweep_period_for(const Config& config) {
 Worker::Worker(unsigned index, const ServerContext& context)
     : index_(index),
       context_(context),
+      parser_(context.config.max_topic_length),
       work_(io_context_.get_executor()),
       sweep_timer_(io_context_),
       sweep_period_(sweep_period_for(context.config)) {}

@@ -117,7 +117,8 @@ test('open-files limit: connections past it are refused at once with 503, the se
 });
 
 test('slow consumer: a subscriber that stops reading is cut with slow_consumer; others get everything', { timeout: 60000 }, async () => {
-  const server = await startServer({ WS_MAX_QUEUE_BYTES: '262144' });
+  // The publisher sends faster than WS_MESSAGE_RATE allows (a firehose on purpose).
+  const server = await startServer({ WS_MAX_QUEUE_BYTES: '262144', WS_MESSAGE_RATE: '0' });
   try {
     const healthy = await Client.open(`${server.ws}?user_id=healthy`);
     const frozen = await Client.open(`${server.ws}?user_id=frozen`);

@@ -29,6 +29,12 @@ TEST(Config, DefaultsMatchTheSpec) {
   EXPECT_EQ(c.auth_timeout, 10s);
   EXPECT_GE(c.worker_threads, 1U);
   EXPECT_TRUE(c.jwt_secret.empty());
+  EXPECT_EQ(c.max_connections, 0U);
+  EXPECT_EQ(c.max_subscriptions_per_connection, 1000U);
+  EXPECT_EQ(c.max_topic_length, 256U);
+  EXPECT_EQ(c.ws_message_rate, 1000U);
+  EXPECT_EQ(c.ws_message_burst, 1000U);
+  EXPECT_TRUE(c.ws_echo_path.empty());
 }
 
 TEST(Config, FlagsOverrideDefaults) {
@@ -76,6 +82,13 @@ TEST(Config, BadValuesExitWithOneClearLine) {
       {{"--auth-timeout", "0s"}, "AUTH_TIMEOUT"},
       {{"--shutdown-timeout", "9999999h"}, "SHUTDOWN_TIMEOUT"},
       {{"--ws-pong-wait", "25h"}, "WS_PONG_WAIT"},
+      {{"--ws-echo-path", "ws/echo"}, "WS_ECHO_PATH"},
+      {{"--max-topic-length", "257"}, "MAX_TOPIC_LENGTH"},
+      {{"--max-topic-length", "0"}, "MAX_TOPIC_LENGTH"},
+      {{"--ws-message-burst", "0"}, "WS_MESSAGE_BURST"},
+      {{"--ws-message-rate", "-5"}, "WS_MESSAGE_RATE"},
+      {{"--max-connections-per-ip", "many"}, "MAX_CONNECTIONS_PER_IP"},
+      {{"--ws-echo-path", "/ws/sync"}, "WS_ECHO_PATH"},
   };
   for (const auto& c : cases) {
     auto outcome = load(c.args);

@@ -103,6 +103,16 @@ TEST(ClientMessage, ErrorsCarryTheRequestId) {
   EXPECT_EQ(bad(parser, R"({"id":3,"type":"nope"})").id, "3");
 }
 
+TEST(ClientMessage, MaxTopicLengthLowersTheLimit) {
+  MessageParser parser(10);
+  EXPECT_EQ(ok(parser, R"({"type":"subscribe","topic":"abcde.ghij"})").topic, "abcde.ghij");
+  EXPECT_EQ(bad(parser, R"({"type":"subscribe","topic":"abcde.ghijk"})").code, ErrorCode::invalid_topic);
+  const auto published =
+      parser.parse_publish_request(R"({"topic":"abcde.ghijk","data":1})", PublishKind::topic_or_user);
+  ASSERT_TRUE(std::holds_alternative<ProtocolError>(published));
+  EXPECT_EQ(std::get<ProtocolError>(published).code, ErrorCode::invalid_topic);
+}
+
 TEST(ClientMessage, ParserIsReusableAcrossSizes) {
   MessageParser parser;
   const std::string big = R"({"type":"sync","topic":"t","data":")" + std::string(60000, 'x') + "\"}";

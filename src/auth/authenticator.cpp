@@ -21,8 +21,10 @@ std::string_view bearer_token(std::string_view authorization) {
 }
 
 Authenticator::Authenticator(const Config& config) : api_key_(config.api_key) {
-  if (!config.jwt_secret.empty()) {
-    verifier_.emplace(config.jwt_secret, std::chrono::duration_cast<std::chrono::seconds>(config.jwt_leeway));
+  if (!config.jwt_secret.empty() || !config.jwt_public_key.empty()) {
+    verifier_.emplace(JwtSettings{config.jwt_secret, config.jwt_public_key,
+                                  std::chrono::duration_cast<std::chrono::seconds>(config.jwt_leeway),
+                                  config.jwt_audience, config.jwt_issuer});
   }
 }
 
@@ -43,9 +45,10 @@ UpgradeIdentity Authenticator::identify_upgrade(const UpgradeCredentials& creden
 std::variant<Identity, AuthError> Authenticator::identify_token(std::string_view token,
                                                                 SystemTime now) const {
   if (!verifier_) {
-    return AuthError{ErrorCode::auth_failed,
-                     "this server runs without JWT_SECRET (development mode); identity comes "
-                     "from ?user_id="};
+    return AuthError{
+        ErrorCode::auth_failed,
+        "this server runs without JWT_SECRET or JWT_PUBLIC_KEY_FILE (development mode); identity comes "
+        "from ?user_id="};
   }
   return verifier_->verify(token, now);
 }

@@ -1,8 +1,12 @@
 #include "auth/jwt_verifier.hpp"
 
-#include <jwt/jwt.hpp>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include <algorithm>
+#include <jwt/jwt.hpp>
+#include <memory>
 
 namespace natsync {
 namespace {
@@ -40,10 +44,61 @@ bool has_compact_jws_shape(std::string_view token) {
   return dots == 2 && segment != 0 && segment % 4 != 1;
 }
 
+// The "alg" of the token's header (the first segment), or empty.
+std::string header_algorithm(std::string_view token) {
+  const auto header = token.substr(0, token.find('.'));
+  const auto json =
+      nlohmann::json::parse(jwt::base64_uri_decode(header.data(), header.size()), nullptr, false);
+  if (!json.is_object() || !json.contains("alg") || !json["alg"].is_string()) return {};
+  return json["alg"].get<std::string>();
+}
+
+bool audience_matches(const nlohmann::json& aud, const std::string& wanted) {
+  if (aud.is_string()) return aud.get<std::string>() == wanted;
+  if (!aud.is_array()) return false;
+  return std::any_of(aud.begin(), aud.end(), [&](const nlohmann::json& item) {
+    return item.is_string() && item.get<std::string>() == wanted;
+  });
+}
+
 }  // namespace
 
-JwtVerifier::JwtVerifier(std::string secret, std::chrono::seconds leeway)
-    : secret_(std::move(secret)), leeway_(leeway) {}
+std::string public_key_algorithm(std::string_view pem, std::string& error) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())),
+                                                BIO_free);
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+      bio ? PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr) : nullptr, EVP_PKEY_free);
+  if (!key) {
+    error = "not a PEM public key (-----BEGIN PUBLIC KEY-----)";
+    return {};
+  }
+  if (EVP_PKEY_base_id(key.get()) == EVP_PKEY_RSA) {
+    if (EVP_PKEY_bits(key.get()) < 2048) {
+      error = "RSA key is shorter than 2048 bits";
+      return {};
+    }
+    return "RS256";
+  }
+  if (EVP_PKEY_base_id(key.get()) == EVP_PKEY_EC) {
+    char curve[64] = {0};
+    std::size_t length = 0;
+    if (EVP_PKEY_get_utf8_string_param(key.get(), "group", curve, sizeof(curve), &length) == 1 &&
+        std::string_view(curve, length) == "prime256v1") {
+      return "ES256";
+    }
+    error = "EC key is not on curve P-256 (ES256)";
+    return {};
+  }
+  error = "key type is neither RSA nor EC";
+  return {};
+}
+
+JwtVerifier::JwtVerifier(JwtSettings settings) : settings_(std::move(settings)) {
+  if (!settings_.public_key_pem.empty()) {
+    std::string error;
+    public_key_alg_ = public_key_algorithm(settings_.public_key_pem, error);
+  }
+}
 
 std::variant<Identity, AuthError> JwtVerifier::verify(std::string_view token, SystemTime now) const {
   if (token.empty()) return failed("token is empty");
@@ -56,15 +111,24 @@ std::variant<Identity, AuthError> JwtVerifier::verify(std::string_view token, Sy
   // held. The time claims are then checked again against `now`, which keeps our
   // behaviour defined by the injected clock.
   try {
+    // The key is chosen by the configuration for the header's alg, and cpp-jwt is told
+    // to accept that alg only: a token cannot get an HS256 check against the public key.
+    const auto alg = header_algorithm(token);
+    if (alg == "none") return failed("token algorithm 'none' is refused");
+    const std::string* key = nullptr;
+    if (alg == "HS256" && !settings_.hs256_secret.empty()) key = &settings_.hs256_secret;
+    if (!alg.empty() && alg == public_key_alg_) key = &settings_.public_key_pem;
+    if (key == nullptr) {
+      std::string accepted = settings_.hs256_secret.empty() ? "" : "HS256";
+      if (!public_key_alg_.empty()) accepted += (accepted.empty() ? "" : ", ") + public_key_alg_;
+      return failed("token algorithm '" + alg.substr(0, 16) + "' is not accepted (only " + accepted + ")");
+    }
     std::error_code ec;
-    auto decoded =
-        jwt::decode(jwt::string_view(token.data(), token.size()), jwt::params::algorithms({"HS256"}), ec,
-                    jwt::params::secret(secret_), jwt::params::verify(true),
-                    jwt::params::leeway(static_cast<std::uint32_t>(leeway_.count())));
+    auto decoded = jwt::decode(jwt::string_view(token.data(), token.size()), jwt::params::algorithms({alg}),
+                               ec, jwt::params::secret(*key), jwt::params::verify(true),
+                               jwt::params::leeway(static_cast<std::uint32_t>(settings_.leeway.count())));
     if (ec) {
-      if (ec == jwt::VerificationErrc::InvalidAlgorithm) {
-        return failed("token algorithm is not accepted (only HS256)");
-      }
+      if (ec == jwt::VerificationErrc::InvalidAlgorithm) return failed("token algorithm is not accepted");
       if (ec == jwt::VerificationErrc::InvalidSignature) return failed("token signature is invalid");
       if (ec == jwt::VerificationErrc::TokenExpired) {
         return AuthError{ErrorCode::token_expired, "token has expired"};
@@ -75,7 +139,7 @@ std::variant<Identity, AuthError> JwtVerifier::verify(std::string_view token, Sy
     }
     const auto payload = decoded.payload().create_json_obj();
     const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
-    const auto leeway = leeway_.count();
+    const auto leeway = settings_.leeway.count();
 
     Identity identity;
     if (payload.contains("exp")) {
@@ -91,6 +155,14 @@ std::variant<Identity, AuthError> JwtVerifier::verify(std::string_view token, Sy
       if (static_cast<double>(now_s + leeway) < payload["nbf"].get<double>()) {
         return failed("token is not valid yet (nbf)");
       }
+    }
+    if (!settings_.issuer.empty() && (!payload.contains("iss") || !payload["iss"].is_string() ||
+                                      payload["iss"].get<std::string>() != settings_.issuer)) {
+      return failed("token issuer ('iss') is not the one this server accepts (JWT_ISSUER)");
+    }
+    if (!settings_.audience.empty() &&
+        (!payload.contains("aud") || !audience_matches(payload["aud"], settings_.audience))) {
+      return failed("token audience ('aud') does not include this server's (JWT_AUDIENCE)");
     }
     if (!payload.contains("sub") || !payload["sub"].is_string()) {
       return failed("token has no 'sub' claim (the user id)");

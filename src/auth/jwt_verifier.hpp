@@ -1,6 +1,9 @@
 #pragma once
-// Verifies HS256 JSON Web Tokens through cpp-jwt. The only accepted algorithm is the
-// configured one: "none" and every other alg are refused before any claim is read.
+// Verifies JSON Web Tokens through cpp-jwt: HS256 with a shared secret, and RS256 or
+// ES256 with a PEM public key (the key's type decides which). Only the configured
+// algorithms are accepted: "none" and every other alg are refused before any claim is
+// read, and a token can never pick the key it is checked against (the secret only for
+// HS256, the public key only for its own algorithm).
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -25,17 +28,31 @@ struct AuthError {
   std::string message;
 };
 
+struct JwtSettings {
+  std::string hs256_secret;    // empty: HS256 not accepted
+  std::string public_key_pem;  // empty: RS256/ES256 not accepted
+  std::chrono::seconds leeway{0};
+  std::string audience;  // when set, "aud" (a string or an array) must contain it
+  std::string issuer;    // when set, "iss" must equal it
+};
+
+// The algorithm a PEM public key verifies: "RS256" for RSA (at least 2048 bits),
+// "ES256" for EC P-256. Otherwise `error` says why and the result is empty.
+std::string public_key_algorithm(std::string_view pem, std::string& error);
+
 class JwtVerifier {
  public:
-  JwtVerifier(std::string secret, std::chrono::seconds leeway);
+  explicit JwtVerifier(JwtSettings settings);
+  JwtVerifier(std::string secret, std::chrono::seconds leeway)
+      : JwtVerifier(JwtSettings{std::move(secret), {}, leeway, {}, {}}) {}
 
   // Checks signature, alg, exp and nbf (with leeway) and that "sub" is a non-empty
   // string. `now` is injected so tests need no clock games.
   std::variant<Identity, AuthError> verify(std::string_view token, SystemTime now) const;
 
  private:
-  std::string secret_;
-  std::chrono::seconds leeway_;
+  JwtSettings settings_;
+  std::string public_key_alg_;  // what public_key_pem verifies
 };
 
 }  // namespace natsync

@@ -6,9 +6,12 @@
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <random>
+#include <sstream>
 #include <thread>
 
+#include "auth/jwt_verifier.hpp"
 #include "broker/subjects.hpp"
 #include "protocol/topic.hpp"
 
@@ -121,6 +124,10 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
   add("--port", raw.port, "PORT", "port alone, used when LISTEN_ADDR is not set");
   add("--jwt-secret", config.jwt_secret, "JWT_SECRET",
       "HS256 secret; unset = development mode (?user_id= is trusted)");
+  add("--jwt-public-key-file", config.jwt_public_key_file, "JWT_PUBLIC_KEY_FILE",
+      "PEM public key for RS256 (RSA) or ES256 (EC P-256) tokens");
+  add("--jwt-audience", config.jwt_audience, "JWT_AUDIENCE", "when set, tokens' aud must include it");
+  add("--jwt-issuer", config.jwt_issuer, "JWT_ISSUER", "when set, tokens' iss must equal it");
   add("--api-key", config.api_key, "SYNC_API_KEY", "key required by REST publish/broadcast; unset = open");
   add("--ws-read-buffer-size", raw.ws_read_buffer_size, "WS_READ_BUFFER_SIZE",
       "read buffer a connection keeps between messages, bytes");
@@ -294,6 +301,20 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
       (config.ws_echo_path.front() != '/' || config.ws_echo_path == "/ws/sync")) {
     return fail("WS_ECHO_PATH '" + config.ws_echo_path +
                 "' must be a path starting with / other than /ws/sync");
+  }
+  if (!config.jwt_public_key_file.empty()) {
+    std::ifstream file(config.jwt_public_key_file);
+    std::stringstream contents;
+    contents << file.rdbuf();
+    if (!file || contents.str().empty()) {
+      return fail("JWT_PUBLIC_KEY_FILE '" + config.jwt_public_key_file + "' cannot be read");
+    }
+    if (contents.str().size() > std::size_t{64} * 1024) return fail("JWT_PUBLIC_KEY_FILE is larger than 64 KiB");
+    std::string error;
+    if (public_key_algorithm(contents.str(), error).empty()) {
+      return fail("JWT_PUBLIC_KEY_FILE '" + config.jwt_public_key_file + "': " + error);
+    }
+    config.jwt_public_key = contents.str();
   }
   if (config.node_id.empty()) config.node_id = generate_node_id();
   if (config.node_id.size() > 128) return fail("NODE_ID must be at most 128 bytes");

@@ -82,8 +82,10 @@ void Service::start(bool listen) {
   for (auto& worker : workers_) worker->start();
   running_ = true;
 
-  if (config_.jwt_secret.empty()) {
-    log_->warn("JWT_SECRET is not set: development mode, clients choose their identity with ?user_id=");
+  if (!auth_.jwt_enabled()) {
+    log_->warn(
+        "neither JWT_SECRET nor JWT_PUBLIC_KEY_FILE is set: development mode, clients choose their identity "
+        "with ?user_id=");
   }
   if (config_.api_key.empty()) {
     log_->warn("SYNC_API_KEY is not set: anyone who reaches the REST API can publish and broadcast");

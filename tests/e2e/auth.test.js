@@ -1,4 +1,5 @@
-// JWT authentication (HS256 through JWT_SECRET) and the REST API key, end to end,
+// JWT authentication (HS256 through JWT_SECRET, RS256/ES256 through JWT_PUBLIC_KEY_FILE)
+// and the REST API key, end to end,
 // with tokens made by the npm `jsonwebtoken` package.
 'use strict';
 const { test, before, after } = require('node:test');
@@ -117,4 +118,52 @@ test('SYNC_API_KEY guards publish and broadcast; status stays readable', async (
   assert.equal((await postJson(`${server.http}/api/sync/broadcast`, { data: 1 })).status, 401);
   assert.equal((await postJson(`${server.http}/api/sync/broadcast`, { data: 1 }, { 'X-API-Key': API_KEY })).status, 200);
   assert.equal((await fetch(`${server.http}/api/sync/status`)).status, 200);
+});
+
+test('RS256 and ES256 tokens verify against JWT_PUBLIC_KEY_FILE; aud and iss are checked when configured', async () => {
+  const crypto = require('node:crypto');
+  const fs = require('node:fs');
+  const os = require('node:os');
+  const path = require('node:path');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'natsync-keys-'));
+  try {
+    for (const [alg, keys] of [
+      ['RS256', crypto.generateKeyPairSync('rsa', { modulusLength: 2048 })],
+      ['ES256', crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' })],
+    ]) {
+      const keyFile = path.join(dir, `${alg}.pem`);
+      fs.writeFileSync(keyFile, keys.publicKey.export({ type: 'spki', format: 'pem' }));
+      const keyed = await startServer({ JWT_PUBLIC_KEY_FILE: keyFile, JWT_AUDIENCE: 'natsync', JWT_ISSUER: 'https://auth.example' });
+      const sign = (claims, key = keys.privateKey, algorithm = alg) =>
+        jwt.sign({ exp: now() + 600, aud: ['other', 'natsync'], iss: 'https://auth.example', ...claims }, key, { algorithm });
+      const client = await Client.open(`${keyed.ws}?token=${sign({ sub: `${alg}-user` })}`);
+      assert.equal((await client.next('connect')).data.user_id, `${alg}-user`);
+      await client.close();
+      const refusedWith = async (tok) => {
+        try { (await Client.open(`${keyed.ws}?token=${tok}`)).terminate(); return 200; } catch (err) { return err.status; }
+      };
+      assert.equal(await refusedWith(sign({ sub: 'x', aud: 'someone-else' })), 401, `${alg}: wrong aud`);
+      assert.equal(await refusedWith(sign({ sub: 'x', iss: 'https://evil.example' })), 401, `${alg}: wrong iss`);
+      const otherKeys = alg === 'RS256' ? crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }) : crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      assert.equal(await refusedWith(sign({ sub: 'x' }, otherKeys.privateKey)), 401, `${alg}: another key`);
+      // Algorithm confusion: HS256 signed with the public key's PEM text as the secret.
+      const pem = keys.publicKey.export({ type: 'spki', format: 'pem' });
+      const confused = jwt.sign({ sub: 'mallory', exp: now() + 600, aud: 'natsync', iss: 'https://auth.example' }, pem.toString(), { algorithm: 'HS256' });
+      assert.equal(await refusedWith(confused), 401, `${alg}: HS256 with the public key as secret`);
+      await keyed.stopClean();
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a JWT_PUBLIC_KEY_FILE that is missing or not a usable key stops the server with exit status 2 and one line', () => {
+  const { spawnSync } = require('node:child_process');
+  const bin = process.env.NATSYNC_BIN || require('node:path').resolve(__dirname, '../../build/natsync');
+  for (const file of ['/nonexistent/key.pem', __filename]) {
+    const run = spawnSync(bin, [], { env: { ...process.env, JWT_PUBLIC_KEY_FILE: file, LISTEN_ADDR: '127.0.0.1:0' }, encoding: 'utf8', timeout: 10000 });
+    assert.equal(run.status, 2, run.stderr);
+    assert.match(run.stderr, /^natsync: invalid configuration: JWT_PUBLIC_KEY_FILE/);
+    assert.equal(run.stderr.trim().split('\n').length, 1);
+  }
 });

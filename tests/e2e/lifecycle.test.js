@@ -207,7 +207,7 @@ test('a port already in use exits non-zero with one clear line', async () => {
 test('development mode and an open API say so in a warning at start', async () => {
   const server = await startServer();
   await server.stopClean();
-  assert.match(server.output(), /JWT_SECRET.*(unset|not set)/i);
+  assert.match(server.output(), /JWT_SECRET.*development mode/i);
   assert.match(server.output(), /SYNC_API_KEY.*(unset|not set)/i);
 });
 

@@ -2,7 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
 #include <jwt/jwt.hpp>
+#include <tuple>
 
 using namespace std::chrono_literals;
 using namespace std::string_view_literals;
@@ -150,4 +155,99 @@ TEST(JwtVerifier, HostileTokensNeverCrash) {
                                      std::string(" eyJhbGciOiJIUzI1NiJ9.e30.abcd")}) {
     EXPECT_EQ(refused(verifier, garbage), ErrorCode::auth_failed) << garbage.substr(0, 40);
   }
+}
+
+namespace {
+
+// A fresh key pair as PEM: {private, public}.
+std::pair<std::string, std::string> generate_keys(const char* type, const char* parameter) {
+  EVP_PKEY* key = std::string_view(type) == "RSA"
+                      ? EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", std::size_t{2048})
+                      : EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", parameter);
+  EXPECT_NE(key, nullptr);
+  const auto to_pem = [key](bool is_private) {
+    BIO* bio = BIO_new(BIO_s_mem());
+    if (is_private) {
+      PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
+    } else {
+      PEM_write_bio_PUBKEY(bio, key);
+    }
+    char* data = nullptr;
+    const auto length = BIO_get_mem_data(bio, &data);
+    std::string pem(data, static_cast<std::size_t>(length));
+    BIO_free(bio);
+    return pem;
+  };
+  auto pair = std::make_pair(to_pem(true), to_pem(false));
+  EVP_PKEY_free(key);
+  return pair;
+}
+
+natsync::JwtSettings public_key_settings(const std::string& public_pem) {
+  natsync::JwtSettings settings;
+  settings.public_key_pem = public_pem;
+  return settings;
+}
+
+}  // namespace
+
+TEST(JwtVerifier, AcceptsRs256AndEs256WithAPublicKey) {
+  for (const auto& [type, curve, alg] :
+       {std::tuple{"RSA", "", "RS256"}, std::tuple{"EC", "P-256", "ES256"}}) {
+    const auto [private_pem, public_pem] = generate_keys(type, curve);
+    std::string error;
+    EXPECT_EQ(natsync::public_key_algorithm(public_pem, error), alg) << error;
+    JwtVerifier verifier(public_key_settings(public_pem));
+    auto result =
+        verifier.verify(make_token({{"sub", "keyed"}}, alg, private_pem), std::chrono::system_clock::now());
+    ASSERT_TRUE(std::holds_alternative<Identity>(result)) << std::get<AuthError>(result).message;
+    EXPECT_EQ(std::get<Identity>(result).user_id, "keyed");
+    // Signed by another key of the same type: refused.
+    const auto other = generate_keys(type, curve);
+    EXPECT_EQ(refused(verifier, make_token({{"sub", "keyed"}}, alg, other.first)), ErrorCode::auth_failed);
+    // HS256 is not accepted without a secret, and above all not with the public key as
+    // its secret (the classic algorithm-confusion forgery).
+    EXPECT_EQ(refused(verifier, make_token({{"sub", "keyed"}}, "HS256", public_pem)), ErrorCode::auth_failed);
+  }
+}
+
+TEST(JwtVerifier, PublicKeyTypesOtherThanRsa2048AndP256AreRejected) {
+  std::string error;
+  EXPECT_TRUE(natsync::public_key_algorithm("not a key", error).empty());
+  EXPECT_FALSE(error.empty());
+  const auto p384 = generate_keys("EC", "P-384");
+  error.clear();
+  EXPECT_TRUE(natsync::public_key_algorithm(p384.second, error).empty());
+  EXPECT_NE(error.find("P-256"), std::string::npos) << error;
+}
+
+TEST(JwtVerifier, SecretAndPublicKeyTogetherAcceptBothAlgorithms) {
+  const auto [private_pem, public_pem] = generate_keys("EC", "P-256");
+  natsync::JwtSettings settings = public_key_settings(public_pem);
+  settings.hs256_secret = kSecret;
+  JwtVerifier verifier(settings);
+  EXPECT_TRUE(std::holds_alternative<Identity>(
+      verifier.verify(make_token({{"sub", "a"}}, "ES256", private_pem), std::chrono::system_clock::now())));
+  EXPECT_TRUE(std::holds_alternative<Identity>(
+      verifier.verify(make_token({{"sub", "b"}}), std::chrono::system_clock::now())));
+  EXPECT_EQ(refused(verifier, make_token({{"sub", "c"}}, "HS384")), ErrorCode::auth_failed);
+}
+
+TEST(JwtVerifier, AudienceAndIssuerWhenConfigured) {
+  natsync::JwtSettings settings;
+  settings.hs256_secret = kSecret;
+  settings.audience = "natsync";
+  settings.issuer = "https://auth.example";
+  JwtVerifier verifier(settings);
+  const auto now = std::chrono::system_clock::now();
+  EXPECT_TRUE(std::holds_alternative<Identity>(
+      verifier.verify(make_token({{"sub", "u"}, {"aud", "natsync"}, {"iss", "https://auth.example"}}), now)));
+  EXPECT_EQ(refused(verifier, make_token({{"sub", "u"}, {"aud", "other"}, {"iss", "https://auth.example"}})),
+            ErrorCode::auth_failed);
+  EXPECT_EQ(refused(verifier, make_token({{"sub", "u"}, {"aud", "natsync"}})), ErrorCode::auth_failed);
+  EXPECT_EQ(
+      refused(verifier, make_token({{"sub", "u"}, {"aud", "natsync"}, {"iss", "https://evil.example"}})),
+      ErrorCode::auth_failed);
+  EXPECT_EQ(refused(verifier, make_token({{"sub", "u"}, {"iss", "https://auth.example"}})),
+            ErrorCode::auth_failed);
 }

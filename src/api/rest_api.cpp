@@ -111,14 +111,16 @@ HttpResponse RestApi::handle(const HttpRequest& request, MessageParser& parser) 
 HttpResponse RestApi::publish(const HttpRequest& request, MessageParser& parser, PublishKind kind) const {
   const auto version = request.version();
   const bool keep_alive = request.keep_alive();
-  if (!auth_.api_key_accepted(request[http::field::authorization], request["X-API-Key"])) {
+  if (!auth_.rest_caller_accepted(request[http::field::authorization], request["X-API-Key"],
+                                  std::chrono::system_clock::now())) {
     const bool gave_key = !request[http::field::authorization].empty() || !request["X-API-Key"].empty();
-    return make_error_response(gave_key ? http::status::forbidden : http::status::unauthorized,
-                               gave_key ? "forbidden" : "unauthorized",
-                               gave_key
-                                   ? "API key is not valid"
-                                   : "this endpoint needs Authorization: Bearer <SYNC_API_KEY> or X-API-Key",
-                               version, keep_alive);
+    return make_error_response(
+        gave_key ? http::status::forbidden : http::status::unauthorized,
+        gave_key ? "forbidden" : "unauthorized",
+        gave_key ? "neither the API key nor a token with the admin role"
+                 : "this endpoint needs Authorization: Bearer <SYNC_API_KEY or a JWT with the "
+                   "admin role>, or X-API-Key",
+        version, keep_alive);
   }
   auto parsed = parser.parse_publish_request(request.body(), kind);
   if (auto* err = std::get_if<ProtocolError>(&parsed)) {

@@ -34,13 +34,24 @@ class Authenticator {
   UpgradeIdentity identify_upgrade(const UpgradeCredentials& credentials, SystemTime now) const;
   std::variant<Identity, AuthError> identify_token(std::string_view token, SystemTime now) const;
 
-  // REST publish/broadcast: "Authorization: Bearer <key>" or "X-API-Key: <key>".
-  // Compared in constant time.
-  bool api_key_accepted(std::string_view authorization, std::string_view x_api_key) const;
+  // REST publish/broadcast: "Authorization: Bearer <key>" or "X-API-Key: <key>"
+  // (compared in constant time), or a bearer JWT whose role is ADMIN_ROLE.
+  bool rest_caller_accepted(std::string_view authorization, std::string_view x_api_key, SystemTime now) const;
+
+  // Whether `user`, holding `permissions`, may subscribe to / sync into `topic`:
+  // personal topics first (PERSONAL_TOPIC_PREFIX), then the patterns.
+  bool may_subscribe(const TopicPermissions& permissions, std::string_view user,
+                     std::string_view topic) const;
+  bool may_publish(const TopicPermissions& permissions, std::string_view user, std::string_view topic) const;
 
  private:
+  // Gives an identity without a "topics" claim the configured defaults.
+  Identity with_defaults(Identity identity) const;
+
   std::optional<JwtVerifier> verifier_;
   std::string api_key_;
+  SharedPermissions default_permissions_;
+  std::string personal_prefix_;
 };
 
 // The token of an "Authorization: Bearer <token>" header, or empty.

@@ -53,6 +53,37 @@ std::string header_algorithm(std::string_view token) {
   return json["alg"].get<std::string>();
 }
 
+// The "topics" claim: {"subscribe": [patterns], "publish": [patterns]}; a missing list
+// allows nothing of that kind. Nullopt when it is malformed.
+std::optional<TopicPermissions> parse_topics_claim(const nlohmann::json& claim) {
+  if (!claim.is_object()) return std::nullopt;
+  TopicPermissions permissions;
+  for (const auto& [key, target] :
+       {std::pair{"subscribe", &permissions.subscribe}, std::pair{"publish", &permissions.publish}}) {
+    if (!claim.contains(key)) continue;
+    const auto& list = claim[key];
+    if (!list.is_array() || list.size() > 256) return std::nullopt;
+    for (const auto& item : list) {
+      if (!item.is_string()) return std::nullopt;
+      auto pattern = TopicPattern::parse(item.get<std::string>());
+      if (!pattern) return std::nullopt;
+      target->push_back(std::move(*pattern));
+    }
+  }
+  return permissions;
+}
+
+bool has_role(const nlohmann::json& payload, const std::string& role) {
+  if (role.empty()) return false;
+  if (payload.contains("role") && payload["role"].is_string() && payload["role"].get<std::string>() == role) {
+    return true;
+  }
+  if (!payload.contains("roles") || !payload["roles"].is_array()) return false;
+  const auto& roles = payload["roles"];
+  return std::any_of(roles.begin(), roles.end(),
+                     [&](const nlohmann::json& r) { return r.is_string() && r.get<std::string>() == role; });
+}
+
 bool audience_matches(const nlohmann::json& aud, const std::string& wanted) {
   if (aud.is_string()) return aud.get<std::string>() == wanted;
   if (!aud.is_array()) return false;
@@ -171,6 +202,15 @@ std::variant<Identity, AuthError> JwtVerifier::verify(std::string_view token, Sy
     if (identity.user_id.empty() || identity.user_id.size() > 256) {
       return failed("claim 'sub' must be 1-256 bytes");
     }
+    if (payload.contains("topics")) {
+      auto permissions = parse_topics_claim(payload["topics"]);
+      if (!permissions) {
+        return failed(
+            R"(claim 'topics' must be {"subscribe": [patterns], "publish": [patterns]} with NATS-style patterns)");
+      }
+      identity.permissions = std::make_shared<const TopicPermissions>(std::move(*permissions));
+    }
+    identity.admin = has_role(payload, settings_.admin_role);
     return identity;
   } catch (const std::exception& e) {
     // cpp-jwt and nlohmann throw on some malformed inputs even in the error_code API.

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <variant>
 
+#include "auth/topic_permissions.hpp"
 #include "protocol/error_code.hpp"
 
 namespace natsync {
@@ -21,6 +22,8 @@ using SystemTime = std::chrono::system_clock::time_point;
 struct Identity {
   std::string user_id;                // the "sub" claim
   std::optional<SystemTime> expires;  // the "exp" claim, if any
+  SharedPermissions permissions;      // the "topics" claim; null: the configured defaults
+  bool admin = false;                 // "role" (or "roles") holds JwtSettings::admin_role
 };
 
 struct AuthError {
@@ -32,8 +35,9 @@ struct JwtSettings {
   std::string hs256_secret;    // empty: HS256 not accepted
   std::string public_key_pem;  // empty: RS256/ES256 not accepted
   std::chrono::seconds leeway{0};
-  std::string audience;  // when set, "aud" (a string or an array) must contain it
-  std::string issuer;    // when set, "iss" must equal it
+  std::string audience;              // when set, "aud" (a string or an array) must contain it
+  std::string issuer;                // when set, "iss" must equal it
+  std::string admin_role = "admin";  // the role that may use the REST API with a token
 };
 
 // The algorithm a PEM public key verifies: "RS256" for RSA (at least 2048 bits),

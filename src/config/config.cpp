@@ -128,6 +128,14 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
       "PEM public key for RS256 (RSA) or ES256 (EC P-256) tokens");
   add("--jwt-audience", config.jwt_audience, "JWT_AUDIENCE", "when set, tokens' aud must include it");
   add("--jwt-issuer", config.jwt_issuer, "JWT_ISSUER", "when set, tokens' iss must equal it");
+  add("--admin-role", config.admin_role, "ADMIN_ROLE",
+      "a token whose role/roles claim holds this may use the REST API");
+  add("--default-subscribe-topics", config.default_subscribe_topics, "DEFAULT_SUBSCRIBE_TOPICS",
+      "patterns a connection without a topics claim may subscribe to (> = all)");
+  add("--default-publish-topics", config.default_publish_topics, "DEFAULT_PUBLISH_TOPICS",
+      "patterns a connection without a topics claim may sync into (> = all)");
+  add("--personal-topic-prefix", config.personal_topic_prefix, "PERSONAL_TOPIC_PREFIX",
+      "PREFIX.<user>... topics are reachable by that user only; empty = off");
   add("--api-key", config.api_key, "SYNC_API_KEY", "key required by REST publish/broadcast; unset = open");
   add("--ws-read-buffer-size", raw.ws_read_buffer_size, "WS_READ_BUFFER_SIZE",
       "read buffer a connection keeps between messages, bytes");
@@ -302,6 +310,14 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
     return fail("WS_ECHO_PATH '" + config.ws_echo_path +
                 "' must be a path starting with / other than /ws/sync");
   }
+  for (const auto& [name, text] : {std::pair{"DEFAULT_SUBSCRIBE_TOPICS", &config.default_subscribe_topics},
+                                   std::pair{"DEFAULT_PUBLISH_TOPICS", &config.default_publish_topics}}) {
+    std::string error;
+    if (!TopicPermissions::parse_list(*text, error)) return fail(std::string(name) + ": " + error);
+  }
+  if (!config.personal_topic_prefix.empty() && !is_valid_topic(config.personal_topic_prefix)) {
+    return fail("PERSONAL_TOPIC_PREFIX '" + config.personal_topic_prefix + "' is not a topic");
+  }
   if (!config.jwt_public_key_file.empty()) {
     std::ifstream file(config.jwt_public_key_file);
     std::stringstream contents;
@@ -309,7 +325,8 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
     if (!file || contents.str().empty()) {
       return fail("JWT_PUBLIC_KEY_FILE '" + config.jwt_public_key_file + "' cannot be read");
     }
-    if (contents.str().size() > std::size_t{64} * 1024) return fail("JWT_PUBLIC_KEY_FILE is larger than 64 KiB");
+    if (contents.str().size() > std::size_t{64} * 1024)
+      return fail("JWT_PUBLIC_KEY_FILE is larger than 64 KiB");
     std::string error;
     if (public_key_algorithm(contents.str(), error).empty()) {
       return fail("JWT_PUBLIC_KEY_FILE '" + config.jwt_public_key_file + "': " + error);

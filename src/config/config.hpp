@@ -21,12 +21,18 @@ struct ListenAddress {
 
 struct Config {
   ListenAddress listen;
-  std::string jwt_secret;  // HS256; with jwt_public_key empty too: development mode (?user_id=)
-  std::string jwt_public_key_file;  // PEM public key: RS256 (RSA) or ES256 (P-256)
-  std::string jwt_public_key;       // its contents, read by load_config
-  std::string jwt_audience;         // when set, tokens' "aud" must include it
-  std::string jwt_issuer;           // when set, tokens' "iss" must equal it
-  std::string api_key;     // empty: REST publish/broadcast are open
+  std::string jwt_secret;            // HS256; with jwt_public_key empty too: development mode (?user_id=)
+  std::string jwt_public_key_file;   // PEM public key: RS256 (RSA) or ES256 (P-256)
+  std::string jwt_public_key;        // its contents, read by load_config
+  std::string jwt_audience;          // when set, tokens' "aud" must include it
+  std::string jwt_issuer;            // when set, tokens' "iss" must equal it
+  std::string admin_role = "admin";  // a token with this role may use the REST API
+  // Topic permissions for connections whose token has no "topics" claim (and in
+  // development mode): comma lists of NATS-style patterns; ">" = everything.
+  std::string default_subscribe_topics = ">";
+  std::string default_publish_topics = ">";
+  std::string personal_topic_prefix = "private";  // PREFIX.<user>[.…] only for <user>; empty = off
+  std::string api_key;                            // empty: REST publish/broadcast are open
   std::size_t ws_read_buffer_size = 1024;
   std::size_t ws_write_buffer_size = 1024;
   Duration ws_ping_interval = std::chrono::seconds(54);

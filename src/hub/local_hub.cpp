@@ -114,6 +114,11 @@ std::size_t LocalHub::subscription_count(Subscriber& subscriber) const {
   return it == entries_.end() ? 0 : it->second.topics.size();
 }
 
+std::vector<std::string> LocalHub::topics_of(Subscriber& subscriber) const {
+  auto it = entries_.find(&subscriber);
+  return it == entries_.end() ? std::vector<std::string>{} : it->second.topics;
+}
+
 bool LocalHub::subscribed(Subscriber& subscriber, std::string_view topic) const {
   auto it = entries_.find(&subscriber);
   return it != entries_.end() &&

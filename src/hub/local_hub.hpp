@@ -55,6 +55,8 @@ class LocalHub {
   std::size_t subscription_count(Subscriber& subscriber) const;
   // Linear in the connection's subscriptions: for limit checks, not per message.
   bool subscribed(Subscriber& subscriber, std::string_view topic) const;
+  // A copy of the connection's topics.
+  std::vector<std::string> topics_of(Subscriber& subscriber) const;
 
  private:
   struct Entry {

@@ -16,6 +16,7 @@ enum class ErrorCode {
   unsupported_data,        // binary frame
   slow_consumer,           // outbound queue overflowed
   broker_unavailable,      // delivered locally, but other nodes could not be reached
+  permission_denied,       // the token's topics claim (or the defaults) do not allow it
   rate_limited,            // over WS_MESSAGE_RATE: the message was refused
   too_many_subscriptions,  // MAX_SUBSCRIPTIONS_PER_CONNECTION reached
   too_many_connections,    // MAX_CONNECTIONS_PER_USER reached when authenticating
@@ -34,6 +35,7 @@ constexpr std::string_view to_string(ErrorCode code) noexcept {
     case ErrorCode::unsupported_data: return "unsupported_data";
     case ErrorCode::slow_consumer: return "slow_consumer";
     case ErrorCode::broker_unavailable: return "broker_unavailable";
+    case ErrorCode::permission_denied: return "permission_denied";
     case ErrorCode::rate_limited: return "rate_limited";
     case ErrorCode::too_many_subscriptions: return "too_many_subscriptions";
     case ErrorCode::too_many_connections: return "too_many_connections";

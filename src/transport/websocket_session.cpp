@@ -57,6 +57,7 @@ WebSocketSession::WebSocketSession(boost::asio::ip::tcp::socket socket, Worker& 
   if (identity) {
     user_id_ = std::move(identity->user_id);
     token_expires_ = identity->expires;
+    permissions_ = std::move(identity->permissions);
   }
 }
 
@@ -248,6 +249,10 @@ void WebSocketSession::handle(ClientMessage& message) {
       reply(encode_ack(MessageType::unsubscribe, message.topic, message.id));
       break;
     case MessageType::sync: {
+      if (!context().auth.may_publish(*permissions_, user_id_, message.topic)) {
+        reply(encode_error(ErrorCode::permission_denied, "not allowed to sync into this topic", message.id));
+        break;
+      }
       // Acked only on request (an id), so fire-and-forget syncs cost no reply; a
       // failure to reach the other nodes is always reported.
       auto ack =
@@ -270,6 +275,10 @@ void WebSocketSession::handle(ClientMessage& message) {
 }
 
 void WebSocketSession::handle_subscribe(const ClientMessage& message) {
+  if (!context().auth.may_subscribe(*permissions_, user_id_, message.topic)) {
+    reply(encode_error(ErrorCode::permission_denied, "not allowed to subscribe to this topic", message.id));
+    return;
+  }
   auto& hub = worker_.hub();
   const auto max = context().config.max_subscriptions_per_connection;
   if (max != 0 && hub.subscription_count(*this) >= max && !hub.subscribed(*this, message.topic)) {
@@ -287,6 +296,17 @@ void WebSocketSession::handle_subscribe(const ClientMessage& message) {
                });
 }
 
+void WebSocketSession::drop_forbidden_subscriptions() {
+  auto& hub = worker_.hub();
+  for (const auto& topic : hub.topics_of(*this)) {
+    if (context().auth.may_subscribe(*permissions_, user_id_, topic)) continue;
+    if (hub.unsubscribe(*this, topic) == IndexChange::key_vanished) {
+      context().broker.interest_lost(Channel::topic, topic);
+    }
+    reply(encode_ack(MessageType::unsubscribe, topic, {}));
+  }
+}
+
 void WebSocketSession::handle_auth(const ClientMessage& message) {
   auto result = context().auth.identify_token(message.token, std::chrono::system_clock::now());
   if (auto* err = std::get_if<AuthError>(&result)) {
@@ -302,6 +322,9 @@ void WebSocketSession::handle_auth(const ClientMessage& message) {
     return;
   }
   token_expires_ = identity.expires;
+  // A refreshed token's permissions apply from now on, also to what it subscribed before.
+  permissions_ = std::move(identity.permissions);
+  if (authenticated_) drop_forbidden_subscriptions();
   auto auth_ok = [id = message.id](WebSocketSession& self) { self.reply(encode_auth_ok(self.user_id_, id)); };
   if (authenticated_) {
     auth_ok(*this);  // a refreshed token for the same user

@@ -87,6 +87,9 @@ class WebSocketSession final : public Subscriber,
   // `request_id` is over it.
   bool within_rate(std::string_view request_id);
   void handle_subscribe(const ClientMessage& message);
+  // After a re-authentication: ends the subscriptions the new token no longer allows,
+  // telling the client with an unsolicited "unsubscribe" for each.
+  void drop_forbidden_subscriptions();
   void handle_auth(const ClientMessage& message);
   // Joins the worker's hub under `user` (once authenticated) and runs `then` when the
   // broker delivers to that user from every node.
@@ -121,6 +124,7 @@ class WebSocketSession final : public Subscriber,
   std::size_t tail_start_ = 0;  // reading into message_ from here; 0: into read_chunk_
   OutboundQueue outbound_;
   std::string user_id_;
+  SharedPermissions permissions_;     // what this connection may subscribe to and sync into
   ConnectionLimiter::Ticket ticket_;  // this connection's places under the connection limits
   TokenBucket inbound_;               // WS_MESSAGE_RATE
   std::uint32_t refused_in_row_ = 0;  // messages refused by inbound_ since the last accepted

@@ -1,0 +1,52 @@
+#pragma once
+// What a connection may subscribe to and publish (sync) into: NATS-style patterns,
+// where `*` stands for exactly one token and `>` (last only) for one or more. A token's
+// "topics" claim sets them per user; connections without it get the configured
+// defaults (DEFAULT_SUBSCRIBE_TOPICS / DEFAULT_PUBLISH_TOPICS, `>` = everything).
+// Personal topics (PERSONAL_TOPIC_PREFIX.<user>[.…]) are reachable only by their user,
+// whatever the patterns say.
+//
+// Immutable once built and shared (shared_ptr<const>) by every connection that has the
+// same permissions, so the default costs a connection one pointer.
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace natsync {
+
+// One pattern, checked at construction: tokens of the topic alphabet, `*`, or a last `>`.
+class TopicPattern {
+ public:
+  static std::optional<TopicPattern> parse(std::string_view text);
+  bool matches(std::string_view topic) const;
+  const std::string& text() const { return text_; }
+
+ private:
+  explicit TopicPattern(std::string text) : text_(std::move(text)) {}
+  std::string text_;
+};
+
+struct TopicPermissions {
+  std::vector<TopicPattern> subscribe;
+  std::vector<TopicPattern> publish;
+
+  bool may_subscribe(std::string_view topic) const { return any_matches(subscribe, topic); }
+  bool may_publish(std::string_view topic) const { return any_matches(publish, topic); }
+
+  // Parses a comma list of patterns ("chat.*, news.>"); nullopt names a bad one in `error`.
+  static std::optional<std::vector<TopicPattern>> parse_list(std::string_view text, std::string& error);
+
+ private:
+  static bool any_matches(const std::vector<TopicPattern>& patterns, std::string_view topic);
+};
+
+using SharedPermissions = std::shared_ptr<const TopicPermissions>;
+
+// Whether `topic` is someone's personal topic that `user` may not reach: it is
+// `prefix.<owner>` or `prefix.<owner>.…` with owner != user. An empty prefix turns
+// personal topics off.
+bool is_foreign_personal_topic(std::string_view topic, std::string_view prefix, std::string_view user);
+
+}  // namespace natsync

@@ -60,9 +60,25 @@ class GatedSocket {
   void set_listener(Listener* listener) { listener_ = listener; }
   bool writing() const { return writing_; }
 
+  // Bytes that arrived behind the upgrade request (a client that did not wait for the
+  // 101): read before anything from the socket, so no frame is lost.
+  void set_prefetched(std::string bytes) {
+    if (!bytes.empty()) prefetched_ = std::make_unique<std::string>(std::move(bytes));
+  }
+
   template <class MutableBuffers, class Token>
   auto async_read_some(const MutableBuffers& buffers, Token&& token) {
-    return socket_.async_read_some(buffers, std::forward<Token>(token));
+    if (!prefetched_) return socket_.async_read_some(buffers, std::forward<Token>(token));
+    return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
+        [this](auto handler, const MutableBuffers& into) {
+          const auto n = boost::asio::buffer_copy(into, boost::asio::buffer(*prefetched_));
+          prefetched_->erase(0, n);
+          if (prefetched_->empty()) prefetched_.reset();
+          boost::asio::post(socket_.get_executor(), [handler = std::move(handler), n]() mutable {
+            std::move(handler)(boost::system::error_code{}, n);
+          });
+        },
+        token, buffers);
   }
 
   // Ends the handshake: what Beast wrote so far (its 101 or error response), to be sent
@@ -253,6 +269,7 @@ class GatedSocket {
 
   boost::asio::ip::tcp::socket socket_;
   std::unique_ptr<Parked> parked_;
+  std::unique_ptr<std::string> prefetched_;  // see set_prefetched
   Listener* listener_ = nullptr;
   std::string collected_;  // Beast's handshake reply, until taken
   bool collecting_ = true;

@@ -1,6 +1,7 @@
 #include "transport/http_session.hpp"
 
 #include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
@@ -140,7 +141,7 @@ void HttpSession::upgrade(const Request& request) {
   stream_.expires_never();
   std::make_shared<WebSocketSession>(stream_.release_socket(), worker_, endpoint, std::move(known),
                                      std::move(std::get<ConnectionLimiter::Ticket>(admission)))
-      ->run(request);
+      ->run(request, beast::buffers_to_string(buffer_.data()));
 }
 
 void HttpSession::refuse(const ConnectionLimiter::Refusal& refusal, const boost::asio::ip::address& peer,

@@ -65,7 +65,8 @@ WebSocketSession::~WebSocketSession() { detach(); }
 
 const ServerContext& WebSocketSession::context() const { return worker_.context(); }
 
-void WebSocketSession::run(const Request& request) {
+void WebSocketSession::run(const Request& request, std::string pipelined) {
+  ws_.next_layer().set_prefetched(std::move(pipelined));
   const auto& config = context().config;
   ws_.set_option(websocket::stream_base::decorator(
       [](websocket::response_type& response) { response.set(beast::http::field::server, "natsync"); }));

@@ -59,7 +59,8 @@ class WebSocketSession final : public Subscriber,
                    std::optional<Identity> identity, ConnectionLimiter::Ticket ticket);
   ~WebSocketSession();
 
-  void run(const Request& request);
+  // `pipelined`: bytes read behind the upgrade request, the start of the first frames.
+  void run(const Request& request, std::string pipelined = {});
 
   void deliver(const Frame& frame) override;
   // Writes what deliver() queued (run by the worker's flush).

@@ -74,3 +74,19 @@ test('a reply queued before a protocol error still arrives, before the close fra
   client.destroy();
   await server.stopClean();
 });
+
+test('a first frame sent together with the upgrade request (not waiting for the 101) is not lost', async () => {
+  const net = require('node:net');
+  const server = await startServer({}, { single: true });
+  const frame = encodeFrame({ opcode: OP.text, payload: Buffer.from('{"type":"subscribe","topic":"eager","id":9}') });
+  const received = await new Promise((resolve) => {
+    const socket = net.connect(server.port, '127.0.0.1', () => socket.write(Buffer.concat([Buffer.from(
+      'GET /ws/sync?user_id=eager HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n'), frame])));
+    let text = '';
+    socket.on('data', (d) => { text += d.toString('latin1'); if (text.includes('"id":9')) { socket.destroy(); resolve(text); } });
+    setTimeout(() => { socket.destroy(); resolve(text); }, 3000);
+  });
+  assert.match(received, /\{"type":"subscribe","topic":"eager","id":9\}/);
+  await server.stopClean();
+});

@@ -80,6 +80,7 @@ struct RawSettings {
   std::string max_topic_length = "256";
   std::string ws_message_rate = "1000";
   std::string ws_message_burst = "1000";
+  std::string ws_compression = "off";
 };
 
 }  // namespace
@@ -178,6 +179,8 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
       "messages a second one connection may send; 0 = off");
   add("--ws-message-burst", raw.ws_message_burst, "WS_MESSAGE_BURST",
       "messages one connection may send at once over the rate");
+  add("--ws-compression", raw.ws_compression, "WS_COMPRESSION",
+      "on|off: offer permessage-deflate (costs memory per compressing connection)");
   add("--ws-echo-path", config.ws_echo_path, "WS_ECHO_PATH",
       "testing aid: path of a WebSocket echo endpoint (e.g. /ws/echo); unset = off");
   add("--shutdown-timeout", raw.shutdown_timeout, "SHUTDOWN_TIMEOUT",
@@ -269,6 +272,12 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
   if (config.ws_pong_wait <= config.ws_ping_interval) {
     return fail("WS_PONG_WAIT (" + raw.ws_pong_wait + ") must be longer than WS_PING_INTERVAL (" +
                 raw.ws_ping_interval + ")");
+  }
+
+  if (raw.ws_compression == "on" || raw.ws_compression == "true" || raw.ws_compression == "1") {
+    config.ws_compression = true;
+  } else if (raw.ws_compression != "off" && raw.ws_compression != "false" && raw.ws_compression != "0") {
+    return fail("WS_COMPRESSION '" + raw.ws_compression + "' must be on or off");
   }
 
   auto level = parse_log_level(raw.log_level);

@@ -65,6 +65,8 @@ struct Config {
   // the connection with 4029.
   std::size_t ws_message_rate = 1000;
   std::size_t ws_message_burst = 1000;
+  // permessage-deflate (RFC 7692) offered to clients that ask for it.
+  bool ws_compression = false;
   // Testing aid (conformance suites expect an echo peer): a second WebSocket path served
   // by the same transport that echoes every message back. Empty = off.
   std::string ws_echo_path;

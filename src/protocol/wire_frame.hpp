@@ -32,6 +32,10 @@ class WireFrame {
   // Header and payload: what goes on the wire.
   std::string_view bytes() const { return std::string_view(storage_).substr(offset_); }
   std::size_t size() const { return storage_.size() - offset_; }
+  // Bytes that go out as they are (the opening handshake's reply), not a frame.
+  bool is_verbatim() const { return offset_ == kMaxHeader; }
+  // The frame's opcode; meaningless for a verbatim one.
+  Opcode opcode() const { return static_cast<Opcode>(static_cast<unsigned char>(storage_[offset_]) & 0x0fU); }
 
  private:
   void write_header(Opcode opcode);

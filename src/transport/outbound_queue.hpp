@@ -88,6 +88,9 @@ class OutboundQueue {
     frames_.push_back(std::move(frame));
   }
 
+  // The oldest frame not yet handed to the socket. Requires has_unsent().
+  const Frame& next_unsent() const { return frames_[head_ + in_flight_]; }
+
   // The next batch: every unsent frame, at most `max_frames`. Requires !in_flight().
   Batch take(std::size_t max_frames) {
     in_flight_ = std::min(frames_.size() - head_, max_frames);

@@ -70,7 +70,18 @@ void WebSocketSession::run(const Request& request, std::string pipelined) {
   const auto& config = context().config;
   ws_.set_option(websocket::stream_base::decorator(
       [](websocket::response_type& response) { response.set(beast::http::field::server, "natsync"); }));
-  ws_.read_message_max(config.ws_max_message_size);
+  ws_.read_message_max(config.ws_max_message_size);  // decompressed size, with permessage-deflate
+  if (config.ws_compression) {
+    websocket::permessage_deflate deflate;
+    deflate.server_enable = true;
+    // Memory per compressing connection: a 4 KiB window (not 32) and small hash tables;
+    // JSON messages are short, so little ratio is lost (docs/configuration.md).
+    deflate.server_max_window_bits = 12;
+    deflate.memLevel = 3;
+    // Small JSON messages gain little and cost a deflate call each.
+    deflate.msg_size_threshold = 64;
+    ws_.set_option(deflate);
+  }
   // Beast writes only control frames (data goes out as WireFrames): its write buffer
   // matters only once permessage-deflate is negotiated.
   ws_.write_buffer_bytes(config.ws_write_buffer_size);
@@ -95,6 +106,9 @@ void WebSocketSession::on_accept(boost::system::error_code ec) {
     }
     return;
   }
+  // Beast answers an offer it accepts with the extension in its 101.
+  compressed_ =
+      context().config.ws_compression && reply_bytes.find("permessage-deflate") != std::string::npos;
   outbound_.push(std::make_shared<const WireFrame>(WireFrame::verbatim, reply_bytes));
   request_flush();
   const auto now = steady_clock::now();
@@ -380,7 +394,28 @@ void WebSocketSession::on_socket_free() {
 void WebSocketSession::before_control_write() {
   // The frames were queued before Beast's frame was made, so they go first, even when
   // it is the close frame of a connection Beast is failing (is_open() is false then).
-  if (outbound_.has_unsent() && !outbound_.in_flight()) write_batch();
+  // Compressed frames are Beast's own writes, which it orders itself.
+  if (!compressed_ && outbound_.has_unsent() && !outbound_.in_flight()) write_batch();
+}
+
+void WebSocketSession::write_compressed() {
+  const Frame frame = outbound_.next_unsent();
+  auto batch = outbound_.take(1);
+  if (frame->is_verbatim()) {  // the 101 reply: as it is
+    ws_.next_layer().async_write(batch,
+                                 beast::bind_front_handler(&WebSocketSession::on_write, shared_from_this()));
+    return;
+  }
+  auto done = beast::bind_front_handler(&WebSocketSession::on_write, shared_from_this());
+  if (frame->opcode() == WireFrame::Opcode::ping) {
+    ws_.async_ping({}, [done = std::move(done)](boost::system::error_code ec) mutable { done(ec, 0); });
+    return;
+  }
+  ws_.text(frame->opcode() == WireFrame::Opcode::text);
+  ws_.async_write(boost::asio::buffer(frame->payload()),
+                  [frame, done = std::move(done)](boost::system::error_code ec, std::size_t n) mutable {
+                    done(ec, n);  // `frame` kept alive until Beast is done with its payload
+                  });
 }
 
 void WebSocketSession::write_batch() {
@@ -393,7 +428,11 @@ void WebSocketSession::do_write() {
   if (outbound_.in_flight() || ws_.next_layer().writing()) return;
   if (outbound_.has_unsent()) {
     if (!ws_.is_open()) return;  // Beast is closing: nothing may follow its close frame
-    write_batch();
+    if (compressed_) {
+      write_compressed();
+    } else {
+      write_batch();
+    }
   } else if (closing_ && open_ && !close_sent_ && ws_.is_open()) {
     // Everything queued before the close is out; now the close frame.
     close_sent_ = true;

@@ -106,6 +106,9 @@ class WebSocketSession final : public Subscriber,
   void do_write();
   // Hands the next batch of queued frames to the socket.
   void write_batch();
+  // permessage-deflate: the next queued frame through Beast, which compresses it for
+  // this connection (one message per write: the frames cannot be shared).
+  void write_compressed();
   void on_write(boost::system::error_code ec, std::size_t bytes);
   // Sends a close frame after what is queued; the peer gets `close_deadline` to answer.
   void close(unsigned short code);
@@ -140,6 +143,7 @@ class WebSocketSession final : public Subscriber,
   bool flush_requested_ = false;  // in the worker's flush list
   bool close_sent_ = false;       // async_close started
   bool closing_ = false;          // close started: no more frames are queued
+  bool compressed_ = false;       // permessage-deflate negotiated: data goes through Beast
 };
 
 }  // namespace natsync

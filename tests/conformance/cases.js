@@ -1,7 +1,7 @@
 // The conformance cases: RFC 6455 (and the natsync limits that sit on it), numbered
 // after the public descriptions of the Autobahn|Testsuite cases they mirror so a real
-// Autobahn run can be compared case by case. Sections 1-7, 9 and 10; 12-13
-// (permessage-deflate) come with WS_COMPRESSION. Section L holds natsync's own limits.
+// Autobahn run can be compared case by case. Sections 1-7, 9, 10 and 12-13
+// (permessage-deflate, WS_COMPRESSION). Section L holds natsync's own limits.
 //
 // A case sends bytes and says what must follow:
 //   expect 'echo':  `events` arrive, then our close 1000 is answered with 1000 and the
@@ -12,6 +12,7 @@
 //   expect 'close': the case sent a close; the server answers with a code in `codes`.
 // `lenient(events)` names what Autobahn rates NON-STRICT (allowed, not ideal).
 'use strict';
+const crypto = require('node:crypto');
 const { OP, encodeFrame, pause } = require('./client');
 
 const text = (data) => ({ kind: 'text', data: Buffer.from(data) });
@@ -304,6 +305,77 @@ add({
   id: '10.1.1', description: 'text message of 65536 bytes in fragments of 1300', run: (c) => c.sendMessage('text', Buffer.alloc(65536, 0x2a), { fragmentSize: 1300 }),
   expect: 'echo', events: [text(Buffer.alloc(65536, 0x2a))],
 });
+
+// 12-13 permessage-deflate (RFC 7692); the server runs with WS_COMPRESSION=on. A case's
+// `extensions` is the client's offer; `negotiation(deflate)` checks the server's answer
+// (null: declined) and returns what is wrong, if anything.
+const DEFLATE = 'permessage-deflate';
+const accepted = (check = () => '') => (d) => (d ? check(d) : 'the offer was declined');
+const compressible = (n) => Buffer.from(JSON.stringify({ id: 1, rows: 'natsync row '.repeat(Math.ceil(n / 12)) }).slice(0, n));
+const random = (n) => crypto.randomBytes(n);
+const SIZES = [16, 64, 256, 1024, 4096, 8192, 16384, 32768, 65536, 131072];
+for (const [section, kind, make, fragmentSize, description] of [
+  ['12.1', 'text', compressible, 0, 'compressible text'],
+  ['12.2', 'binary', random, 0, 'random (incompressible) binary'],
+  ['12.3', 'text', compressible, 256, 'compressible text, compressed then split into 256-byte fragments'],
+  ['12.4', 'binary', random, 1300, 'random binary, compressed then split into 1300-byte fragments'],
+]) {
+  SIZES.forEach((n, i) => {
+    const messages = Array.from({ length: 20 }, (_, k) => { const m = make(n); m[0] = 0x61 + (k % 26); return m; });
+    add({
+      id: `${section}.${i + 1}`, description: `20 compressed messages of ${n} bytes: ${description}`, timeoutMs: 10000,
+      extensions: DEFLATE, negotiation: accepted(),
+      run: async (c) => {
+        for (let k = 0; k < messages.length; k++) {
+          await c.sendMessage(kind, messages[k], { compress: true, fragmentSize });
+          if (!(await c.until(() => c.events.length > k || c.ended, 5000))) return {};
+        }
+        return {};
+      },
+      expect: 'echo', events: messages.map((m) => ({ kind, data: m })),
+    });
+  });
+}
+add({
+  id: '12.5.1', description: 'uncompressed and compressed messages mixed on a compressed connection', extensions: DEFLATE, negotiation: accepted(),
+  run: async (c) => { for (let k = 0; k < 10; k++) await c.sendMessage('text', compressible(2000), { compress: k % 2 === 0 }); },
+  expect: 'echo', events: Array.from({ length: 10 }, () => text(compressible(2000))),
+});
+add({
+  id: '12.6.1', description: 'RSV1 on a continuation frame: fail', extensions: DEFLATE, negotiation: accepted(),
+  run: (c) => send(c, [frame(OP.text, 'frag', F), frame(OP.continuation, 'ment', { rsv: 4 })]), expect: 'fail', codes: [1002], events: [],
+});
+add({
+  id: '12.6.2', description: 'RSV1 on a ping: fail', extensions: DEFLATE, negotiation: accepted(),
+  run: (c) => send(c, [frame(OP.ping, 'x', { rsv: 4 })]), expect: 'fail', codes: [1002], events: [],
+});
+const echoTwenty = (n) => ({
+  run: async (c) => {
+    for (let k = 0; k < 20; k++) {
+      await c.sendMessage('text', compressible(n), { compress: !!c.deflate });
+      if (!(await c.until(() => c.events.length > k || c.ended, 5000))) return {};
+    }
+    return {};
+  },
+  expect: 'echo', events: Array.from({ length: 20 }, () => text(compressible(n))),
+});
+const bitsAtMost = (name, max) => (d) => (d[name] !== undefined && d[name] !== true && Number(d[name]) <= max ? '' : `${name} missing or above ${max} in '${d.header}'`);
+[
+  ['13.1.1', DEFLATE, accepted()],
+  ['13.2.1', `${DEFLATE}; client_no_context_takeover`, accepted()],
+  ['13.3.1', `${DEFLATE}; server_no_context_takeover`, accepted((d) => (d.serverNoContextTakeover ? '' : `server_no_context_takeover not in '${d.header}'`))],
+  ['13.4.1', `${DEFLATE}; server_max_window_bits=9`, accepted(bitsAtMost('serverMaxWindowBits', 9))],
+  ['13.4.2', `${DEFLATE}; server_max_window_bits=12`, accepted(bitsAtMost('serverMaxWindowBits', 12))],
+  ['13.5.1', `${DEFLATE}; client_max_window_bits`, accepted()],
+  ['13.5.2', `${DEFLATE}; client_max_window_bits=9`, accepted((d) => (d.clientMaxWindowBits === undefined || Number(d.clientMaxWindowBits) <= 9 ? '' : `client_max_window_bits above 9 in '${d.header}'`))],
+  ['13.6.1', `${DEFLATE}; client_no_context_takeover; server_no_context_takeover; client_max_window_bits=9; server_max_window_bits=9`,
+    accepted((d) => (d.serverNoContextTakeover ? bitsAtMost('serverMaxWindowBits', 9)(d) : `server_no_context_takeover not in '${d.header}'`))],
+  ['13.7.1', `${DEFLATE}; server_max_window_bits=10, ${DEFLATE}`, accepted()],
+  ['13.8.1', `${DEFLATE}; no_such_parameter`, (d) => (d ? `accepted an unknown parameter: '${d.header}'` : '')],
+  ['13.8.2', `${DEFLATE}; server_max_window_bits=16`, (d) => (d ? `accepted an invalid window: '${d.header}'` : '')],
+  ['13.8.3', `${DEFLATE}; server_no_context_takeover=1`, (d) => (d ? `accepted a value on a flag: '${d.header}'` : '')],
+  ['13.8.4', 'x-webkit-deflate-frame', (d) => (d ? `accepted an unknown extension: '${d.header}'` : '')],
+].forEach(([id, offer, negotiation]) => add({ id, description: `offer '${offer}', then 20 messages of 1 KB`, extensions: offer, negotiation, ...echoTwenty(1024) }));
 
 // L natsync's own limits on the same transport (docs/configuration.md).
 add({ id: 'L.1', description: 'text message one byte over WS_MAX_MESSAGE_SIZE: close 1009', timeoutMs: 20000, run: (c) => c.sendMessage('text', big('text', 16 * MiB + 1)), expect: 'fail', codes: [1009], events: [] });

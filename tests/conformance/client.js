@@ -5,6 +5,7 @@
 'use strict';
 const net = require('node:net');
 const crypto = require('node:crypto');
+const zlib = require('node:zlib');
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const OP = { continuation: 0, text: 1, binary: 2, close: 8, ping: 9, pong: 10 };
@@ -44,9 +45,31 @@ function closePayload(code, reason = '') {
 
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+// RFC 7692 §7.2.1: DEFLATE with a sync flush, the trailing 00 00 ff ff removed.
+function deflateMessage(data) {
+  const out = zlib.deflateRawSync(data, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+  return out.subarray(0, out.length - 4);
+}
+
+// The permessage-deflate parameters of a 101 response, or null when not negotiated.
+function parseDeflate(response) {
+  const line = /^sec-websocket-extensions:\s*(.*)$/im.exec(response);
+  if (!line || !/permessage-deflate/.test(line[1])) return null;
+  const params = line[1].split(';').map((p) => p.trim());
+  const value = (name) => { const p = params.find((x) => x.startsWith(name)); return p === undefined ? undefined : (p.split('=')[1] ?? true); };
+  return {
+    header: line[1].trim(),
+    serverNoContextTakeover: value('server_no_context_takeover') !== undefined,
+    clientNoContextTakeover: value('client_no_context_takeover') !== undefined,
+    serverMaxWindowBits: value('server_max_window_bits'),
+    clientMaxWindowBits: value('client_max_window_bits'),
+  };
+}
+
 class RawClient {
-  // Opens a TCP connection and performs the opening handshake on `path`.
-  static connect(port, path, timeoutMs = 5000) {
+  // Opens a TCP connection and performs the opening handshake on `path`, offering the
+  // `extensions` header value if given (permessage-deflate offers).
+  static connect(port, path, { timeoutMs = 5000, extensions } = {}) {
     return new Promise((resolve, reject) => {
       const socket = net.connect(port, '127.0.0.1');
       socket.setNoDelay(true);
@@ -67,18 +90,23 @@ class RawClient {
           reject(new Error(`handshake refused: ${response.split('\r\n')[0]}`));
           return;
         }
-        resolve(new RawClient(socket, head.subarray(end + 4)));
+        const client = new RawClient(socket, head.subarray(end + 4), parseDeflate(response));
+        client.response = response;
+        resolve(client);
       };
       socket.on('data', onData);
       socket.on('error', (err) => { clearTimeout(timer); reject(err); });
       socket.on('connect', () => socket.write(
         `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-        `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`));
+        `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n` +
+        (extensions ? `Sec-WebSocket-Extensions: ${extensions}\r\n` : '') + '\r\n'));
     });
   }
 
-  constructor(socket, rest) {
+  constructor(socket, rest, deflate) {
     this.socket = socket;
+    this.deflate = deflate;   // the negotiated permessage-deflate parameters, or null
+    this.window = Buffer.alloc(0);  // the server's compression context: its last output
     this.buffer = Buffer.alloc(0);
     this.events = [];         // {kind: 'text'|'binary'|'ping'|'pong', data: Buffer}
     this.close = null;        // {code, reason} of the server's close frame; code null when empty
@@ -117,7 +145,11 @@ class RawClient {
   onFrame(first, payload) {
     const fin = (first & 0x80) !== 0;
     const opcode = first & 0x0f;
-    if (first & 0x70) this.protocolErrors.push('server frame has reserved bits set');
+    const compressed = (first & 0x40) !== 0;
+    if (first & 0x30) this.protocolErrors.push('server frame has RSV2/RSV3 set');
+    if (compressed && (!this.deflate || !(opcode === OP.text || opcode === OP.binary))) {
+      this.protocolErrors.push('server frame has RSV1 set where no compressed message may start');
+    }
     if (this.close) { this.framesAfterClose++; return; }
     payload = Buffer.from(payload);
     if (opcode === OP.close) {
@@ -129,16 +161,32 @@ class RawClient {
     } else if (opcode === OP.text || opcode === OP.binary) {
       if (this.fragments) this.protocolErrors.push('new message inside a fragmented one');
       const kind = opcode === OP.text ? 'text' : 'binary';
-      if (fin) this.events.push({ kind, data: payload });
-      else this.fragments = { kind, parts: [payload] };
+      if (fin) this.events.push({ kind, data: this.inflate(payload, compressed) });
+      else this.fragments = { kind, compressed, parts: [payload] };
     } else if (opcode === OP.continuation && this.fragments) {
       this.fragments.parts.push(payload);
       if (fin) {
-        this.events.push({ kind: this.fragments.kind, data: Buffer.concat(this.fragments.parts) });
+        this.events.push({ kind: this.fragments.kind, data: this.inflate(Buffer.concat(this.fragments.parts), this.fragments.compressed) });
         this.fragments = null;
       }
     } else {
       this.protocolErrors.push(`server sent opcode ${opcode}`);
+    }
+  }
+
+  // A compressed message's payload inflated (RFC 7692 §7.2.2): the server's earlier
+  // output is the dictionary unless it negotiated server_no_context_takeover.
+  inflate(payload, compressed) {
+    if (!compressed) return payload;
+    try {
+      const options = { finishFlush: zlib.constants.Z_SYNC_FLUSH };
+      if (!this.deflate.serverNoContextTakeover && this.window.length) options.dictionary = this.window;
+      const out = zlib.inflateRawSync(Buffer.concat([payload, Buffer.from([0, 0, 0xff, 0xff])]), options);
+      this.window = Buffer.concat([this.window, out]).subarray(-32768);
+      return out;
+    } catch (err) {
+      this.protocolErrors.push(`compressed message does not inflate: ${err.message}`);
+      return Buffer.alloc(0);
     }
   }
 
@@ -172,17 +220,21 @@ class RawClient {
 
   sendFrame(frame, options) { return this.write(encodeFrame(frame), options); }
 
-  // A message in fragments of `fragmentSize` bytes (0: one frame).
-  sendMessage(kind, data, { fragmentSize = 0, ...options } = {}) {
+  // A message in fragments of `fragmentSize` bytes (0: one frame); with `compress`, its
+  // payload deflated first (each message on its own: no client context takeover).
+  sendMessage(kind, data, { fragmentSize = 0, compress = false, ...options } = {}) {
     data = Buffer.from(data);
+    if (compress) data = deflateMessage(data);
+    const rsv = compress ? 4 : 0;
     const opcode = kind === 'text' ? OP.text : OP.binary;
-    if (!fragmentSize || data.length <= fragmentSize) return this.sendFrame({ opcode, payload: data }, options);
+    if (!fragmentSize || data.length <= fragmentSize) return this.sendFrame({ opcode, payload: data, rsv }, options);
     const frames = [];
     for (let i = 0; i < data.length; i += fragmentSize) {
       frames.push(encodeFrame({
         opcode: i === 0 ? opcode : OP.continuation,
         payload: data.subarray(i, i + fragmentSize),
         fin: i + fragmentSize >= data.length,
+        rsv: i === 0 ? rsv : 0,
       }));
     }
     return this.write(Buffer.concat(frames), options);
@@ -193,4 +245,4 @@ class RawClient {
   destroy() { this.socket.destroy(); }
 }
 
-module.exports = { RawClient, OP, encodeFrame, closePayload, pause };
+module.exports = { RawClient, OP, encodeFrame, closePayload, pause, deflateMessage };

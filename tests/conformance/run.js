@@ -23,7 +23,7 @@ const show = (events) => events.map((e) => `${e.kind}(${e.data.length})`).join('
 
 async function runCase(port, kase) {
   const started = Date.now();
-  const c = await RawClient.connect(port, '/ws/echo');
+  const c = await RawClient.connect(port, '/ws/echo', { extensions: kase.extensions });
   try {
     const waitMs = kase.timeoutMs ?? 2000;
     let outcome = {};
@@ -40,6 +40,10 @@ async function runCase(port, kase) {
       await c.until(() => c.ended, waitMs);
     }
     const problems = [...c.protocolErrors];
+    if (kase.negotiation) {
+      const wrong = kase.negotiation(c.deflate);
+      if (wrong) problems.push(`negotiation: ${wrong}`);
+    }
     if (c.framesAfterClose) problems.push(`${c.framesAfterClose} frame(s) after the close frame`);
     if (!c.ended) problems.push('server did not close the TCP connection');
     const codes = kase.expect === 'echo' ? [1000] : kase.codes;
@@ -65,7 +69,7 @@ async function runCase(port, kase) {
 async function main() {
   const selected = cases.filter((k) => !only || only.some((p) => k.id.startsWith(p)));
   const server = await startServer({
-    WS_ECHO_PATH: '/ws/echo', WS_MAX_MESSAGE_SIZE: String(16 * 1024 * 1024),
+    WS_ECHO_PATH: '/ws/echo', WS_COMPRESSION: 'on', WS_MAX_MESSAGE_SIZE: String(16 * 1024 * 1024),
     WS_MAX_QUEUE_BYTES: String(64 * 1024 * 1024),
   }, { single: true });
   const results = [];
@@ -80,7 +84,8 @@ async function main() {
       }
       results.push(result);
       if (verbose || result.result !== 'OK') {
-        console.log(`${result.result.padEnd(10)} ${result.id.padEnd(9)} ${result.description}${result.detail ? ` -- ${result.detail}` : ''}`);
+        const detail = result.detail ? ` -- ${result.detail.slice(0, 400)}` : '';
+        console.log(`${result.result.padEnd(10)} ${result.id.padEnd(9)} ${result.description}${detail}`);
       }
     }
   } finally {

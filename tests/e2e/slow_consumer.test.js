@@ -27,8 +27,8 @@ const RATE = 200;          // messages a second to the topic
 const SECONDS = 6;
 const PAYLOAD = 'x'.repeat(4000);
 // The bound this test asserts: healthy p99 with 10% frozen within 2x the baseline's p99
-// plus 15 ms (2-core CI machines share their cores with this very client).
-const bound = (baseline) => 2 * baseline + 15;
+// plus 20 ms (2-core CI machines share their cores with this very client).
+const bound = (baseline) => 2 * baseline + 20;
 
 const percentile = (values, p) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -85,8 +85,9 @@ test('10% frozen subscribers: cut with slow_consumer, memory bounded, healthy p9
       `with ${FROZEN}% frozen ${percentile(withFrozen, 50).toFixed(2)}/${p99Frozen.toFixed(2)}; ` +
       `RSS ${rssBefore} -> ${rssAfter} KiB`);
     assert.ok(p99Frozen <= bound(p99Base), `p99 ${p99Frozen.toFixed(2)} ms > bound ${bound(p99Base).toFixed(2)} ms`);
-    // Each frozen client may hold at most WS_MAX_QUEUE_BYTES on the server before it is cut.
-    assert.ok(rssAfter - rssBefore < 64 * 1024, `RSS grew by ${rssAfter - rssBefore} KiB`);
+    // Each frozen client may hold at most WS_MAX_QUEUE_BYTES on the server before it is cut
+    // (not under ASan, whose quarantine keeps freed memory).
+    if (!process.env.NATSYNC_SANITIZED) assert.ok(rssAfter - rssBefore < 16 * 1024, `RSS grew by ${rssAfter - rssBefore} KiB`);
     // The frozen ones were cut: the server logged it and they are gone from its count.
     await waitFor(async () => (await (await fetch(`${server.http}/api/sync/status`)).json()).connections === SUBSCRIBERS - FROZEN + 1, 10000);
     assert.equal((server.output().match(/slow consumer/g) || []).length, FROZEN);

@@ -42,8 +42,8 @@ struct Server {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static Server server;
   boost::beast::http::request_parser<boost::beast::http::string_body> request;
-  request.header_limit(8 * 1024);
-  request.body_limit(1024 * 1024);
+  request.header_limit(std::uint32_t{8} * 1024);
+  request.body_limit(std::uint64_t{1024} * 1024);
   request.eager(true);
   boost::beast::error_code ec;
   std::size_t used = 0;

@@ -18,9 +18,8 @@ struct Recorder final : Subscriber {
   std::vector<std::string> frames;
 };
 
-Publication to_topic(std::string topic, std::string payload, std::uint64_t exclude = 0) {
-  return Publication{Publication::Target::topic, std::move(topic), make_text_frame(std::move(payload)),
-                     exclude};
+Publication to_topic(std::string topic, std::string_view payload, std::uint64_t exclude = 0) {
+  return Publication{Publication::Target::topic, std::move(topic), make_text_frame(payload), exclude};
 }
 
 }  // namespace

@@ -73,23 +73,20 @@ std::optional<TopicPermissions> parse_topics_claim(const nlohmann::json& claim) 
   return permissions;
 }
 
-bool has_role(const nlohmann::json& payload, const std::string& role) {
-  if (role.empty()) return false;
-  if (payload.contains("role") && payload["role"].is_string() && payload["role"].get<std::string>() == role) {
-    return true;
-  }
-  if (!payload.contains("roles") || !payload["roles"].is_array()) return false;
-  const auto& roles = payload["roles"];
-  return std::any_of(roles.begin(), roles.end(),
-                     [&](const nlohmann::json& r) { return r.is_string() && r.get<std::string>() == role; });
+// Whether a claim is the string `wanted`, or an array holding it.
+bool claim_holds(const nlohmann::json& claim, const std::string& wanted) {
+  if (claim.is_string()) return claim.get<std::string>() == wanted;
+  return claim.is_array() && std::any_of(claim.begin(), claim.end(), [&](const nlohmann::json& item) {
+           return item.is_string() && item.get<std::string>() == wanted;
+         });
 }
 
-bool audience_matches(const nlohmann::json& aud, const std::string& wanted) {
-  if (aud.is_string()) return aud.get<std::string>() == wanted;
-  if (!aud.is_array()) return false;
-  return std::any_of(aud.begin(), aud.end(), [&](const nlohmann::json& item) {
-    return item.is_string() && item.get<std::string>() == wanted;
-  });
+// "role" (a string) or "roles" (an array) holds `role`.
+bool has_role(const nlohmann::json& payload, const std::string& role) {
+  if (role.empty()) return false;
+  if (payload.contains("role") && payload["role"].is_string() && claim_holds(payload["role"], role))
+    return true;
+  return payload.contains("roles") && payload["roles"].is_array() && claim_holds(payload["roles"], role);
 }
 
 }  // namespace
@@ -192,7 +189,7 @@ std::variant<Identity, AuthError> JwtVerifier::verify(std::string_view token, Sy
       return failed("token issuer ('iss') is not the one this server accepts (JWT_ISSUER)");
     }
     if (!settings_.audience.empty() &&
-        (!payload.contains("aud") || !audience_matches(payload["aud"], settings_.audience))) {
+        (!payload.contains("aud") || !claim_holds(payload["aud"], settings_.audience))) {
       return failed("token audience ('aud') does not include this server's (JWT_AUDIENCE)");
     }
     if (!payload.contains("sub") || !payload["sub"].is_string()) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "config/config.hpp"
 #include "protocol/topic.hpp"
 
 namespace natsync {
@@ -54,22 +55,13 @@ bool TopicPattern::matches(std::string_view topic) const {
 std::optional<std::vector<TopicPattern>> TopicPermissions::parse_list(std::string_view text,
                                                                       std::string& error) {
   std::vector<TopicPattern> out;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    auto comma = text.find(',', start);
-    if (comma == std::string_view::npos) comma = text.size();
-    auto item = text.substr(start, comma - start);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-    if (!item.empty()) {
-      auto pattern = TopicPattern::parse(item);
-      if (!pattern) {
-        error.assign(1, '\'').append(item).append("' is not a topic pattern (tokens, '*', or a last '>')");
-        return std::nullopt;
-      }
-      out.push_back(std::move(*pattern));
+  for (const auto& item : split_list(text)) {
+    auto pattern = TopicPattern::parse(item);
+    if (!pattern) {
+      error.assign(1, '\'').append(item).append("' is not a topic pattern (tokens, '*', or a last '>')");
+      return std::nullopt;
     }
-    start = comma + 1;
+    out.push_back(std::move(*pattern));
   }
   return out;
 }

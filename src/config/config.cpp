@@ -37,21 +37,6 @@ std::optional<std::size_t> parse_size(std::string_view text) {
   return value;
 }
 
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    auto comma = text.find(',', start);
-    if (comma == std::string::npos) comma = text.size();
-    auto item = text.substr(start, comma - start);
-    const auto first = item.find_first_not_of(" \t");
-    const auto last = item.find_last_not_of(" \t");
-    if (first != std::string::npos) out.push_back(item.substr(first, last - first + 1));
-    start = comma + 1;
-  }
-  return out;
-}
-
 // Raw text of every setting as given; converted and checked after CLI11 has merged
 // flags and environment, so each error message names the setting the user wrote.
 struct RawSettings {
@@ -84,6 +69,21 @@ struct RawSettings {
 };
 
 }  // namespace
+
+std::vector<std::string> split_list(std::string_view text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    auto comma = text.find(',', start);
+    if (comma == std::string_view::npos) comma = text.size();
+    auto item = std::string(text.substr(start, comma - start));
+    const auto first = item.find_first_not_of(" \t");
+    const auto last = item.find_last_not_of(" \t");
+    if (first != std::string::npos) out.push_back(item.substr(first, last - first + 1));
+    start = comma + 1;
+  }
+  return out;
+}
 
 std::optional<ListenAddress> parse_listen_address(std::string_view text) {
   const auto colon = text.rfind(':');

@@ -83,6 +83,8 @@ struct ConfigOutcome {
 ConfigOutcome load_config(int argc, const char* const* argv);
 
 std::optional<ListenAddress> parse_listen_address(std::string_view text);
+// The items of a comma list, blanks around them trimmed, empty ones dropped.
+std::vector<std::string> split_list(std::string_view text);
 std::optional<LogLevel> parse_log_level(std::string_view text);
 
 }  // namespace natsync

@@ -3,6 +3,16 @@
 #include <algorithm>
 
 namespace natsync {
+namespace {
+
+// Takes one from `key`'s count, forgetting the key at zero.
+template <class Map, class Key>
+void decrement(Map& counts, const Key& key) {
+  auto it = counts.find(key);
+  if (it != counts.end() && --it->second == 0) counts.erase(it);
+}
+
+}  // namespace
 
 bool ConnectionLimiter::Ticket::assign_user(std::string_view user) {
   if (!places_ || places_->limiter.limits_.per_user == 0 || user.empty() || user == places_->user)
@@ -12,10 +22,7 @@ bool ConnectionLimiter::Ticket::assign_user(std::string_view user) {
   auto it = limiter.per_user_.try_emplace(std::string(user), 0).first;
   if (it->second >= limiter.limits_.per_user) return false;
   ++it->second;
-  if (!places_->user.empty()) {
-    auto old = limiter.per_user_.find(places_->user);
-    if (old != limiter.per_user_.end() && --old->second == 0) limiter.per_user_.erase(old);
-  }
+  if (!places_->user.empty()) decrement(limiter.per_user_, places_->user);
   places_->user = std::string(user);
   return true;
 }
@@ -62,14 +69,8 @@ std::variant<ConnectionLimiter::Ticket, ConnectionLimiter::Refusal> ConnectionLi
 void ConnectionLimiter::release(const boost::asio::ip::address& ip, const std::string& user) {
   std::lock_guard lock(mutex_);
   --total_;
-  if (limits_.per_ip != 0) {
-    auto it = per_ip_.find(ip);
-    if (it != per_ip_.end() && --it->second == 0) per_ip_.erase(it);
-  }
-  if (!user.empty()) {
-    auto it = per_user_.find(user);
-    if (it != per_user_.end() && --it->second == 0) per_user_.erase(it);
-  }
+  if (limits_.per_ip != 0) decrement(per_ip_, ip);
+  if (!user.empty()) decrement(per_user_, user);
 }
 
 std::size_t ConnectionLimiter::connections() const {

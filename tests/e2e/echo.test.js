@@ -4,20 +4,13 @@
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const jwt = require('jsonwebtoken');
-const WebSocket = require('ws');
-const { startServer, rawExchange } = require('./harness');
+const { startServer, rawExchange, Client } = require('./harness');
 const { RawClient, OP, encodeFrame } = require('../conformance/client');
 
 const echoUrl = (server, query = '') => `ws://127.0.0.1:${server.port}/ws/echo${query}`;
 
-function openWs(url) {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    ws.once('open', () => resolve(ws));
-    ws.once('unexpected-response', (req, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })));
-    ws.once('error', reject);
-  });
-}
+// The harness's client, for its raw `ws` (echoes are not JSON).
+const openWs = async (url) => (await Client.open(url)).ws;
 
 const nextMessage = (ws) => new Promise((resolve) => ws.once('message', (data, isBinary) => resolve({ data, isBinary })));
 

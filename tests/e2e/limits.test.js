@@ -4,7 +4,7 @@
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const jwt = require('jsonwebtoken');
-const { startServer, Client, postJson, waitFor, sleep } = require('./harness');
+const { startServer, Client, postJson, rawExchange, waitFor, sleep } = require('./harness');
 
 // Per-node figures: always one node, even in the suite's cluster pass.
 const start = (env) => startServer(env, { single: true });
@@ -19,17 +19,9 @@ async function refusal(url, options) {
   }
 }
 
-// The HTTP response to an upgrade, raw: status line and headers.
-async function upgradeResponse(server, query) {
-  const net = require('node:net');
-  return new Promise((resolve) => {
-    const socket = net.connect(server.port, '127.0.0.1', () => socket.write(`GET /ws/sync${query} HTTP/1.1\r\nHost: x\r\n` +
-      'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n'));
-    let text = '';
-    socket.on('data', (d) => { text += d; if (text.includes('\r\n\r\n')) { socket.destroy(); resolve(text); } });
-    socket.on('error', () => resolve(text));
-  });
-}
+// The HTTP response to a refused upgrade, raw: status line, headers and body.
+const upgradeResponse = (server, query) => rawExchange(server.port, `GET /ws/sync${query} HTTP/1.1\r\nHost: x\r\n` +
+  'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
 
 test('MAX_CONNECTIONS: the node refuses with 503 server_full and Retry-After, then admits after a close', async () => {
   const server = await start({ MAX_CONNECTIONS: '3' });

@@ -11,8 +11,9 @@ BUILD_PACKAGES=(build-essential cmake ninja-build pkg-config ccache
   libspdlog-dev libfmt-dev libcli11-dev)
 # Extra packages for the tests: GoogleTest, Google Benchmark, nats-server, curl,
 # gnuplot for bench/compare's chart (CI runs its smoke), python3 for the frozen
-# subscribers of the slow-consumer test (it can shrink a socket's receive buffer).
-TEST_PACKAGES=(libgtest-dev libgmock-dev libbenchmark-dev nats-server curl clang-format gnuplot-nox python3)
+# subscribers of the slow-consumer test (it can shrink a socket's receive buffer),
+# openssl to make the TLS tests' self-signed certificates.
+TEST_PACKAGES=(libgtest-dev libgmock-dev libbenchmark-dev nats-server curl clang-format gnuplot-nox python3 openssl)
 
 log() { printf '==> [%4ss] %s\n' "$SECONDS" "$*"; }
 

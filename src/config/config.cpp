@@ -14,6 +14,7 @@
 #include "auth/jwt_verifier.hpp"
 #include "broker/subjects.hpp"
 #include "protocol/topic.hpp"
+#include "tls/tls_context.hpp"
 
 namespace natsync {
 namespace {
@@ -137,6 +138,9 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
       "patterns a connection without a topics claim may sync into (> = all)");
   add("--personal-topic-prefix", config.personal_topic_prefix, "PERSONAL_TOPIC_PREFIX",
       "PREFIX.<user>... topics are reachable by that user only; empty = off");
+  add("--tls-cert-file", config.tls_cert_file, "TLS_CERT_FILE",
+      "PEM certificate chain: serve https:// and wss:// (with TLS_KEY_FILE)");
+  add("--tls-key-file", config.tls_key_file, "TLS_KEY_FILE", "PEM private key of TLS_CERT_FILE");
   add("--api-key", config.api_key, "SYNC_API_KEY", "key required by REST publish/broadcast; unset = open");
   add("--ws-read-buffer-size", raw.ws_read_buffer_size, "WS_READ_BUFFER_SIZE",
       "read buffer a connection keeps between messages, bytes");
@@ -341,6 +345,16 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
       return fail("JWT_PUBLIC_KEY_FILE '" + config.jwt_public_key_file + "': " + error);
     }
     config.jwt_public_key = contents.str();
+  }
+  if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
+    return fail("TLS_CERT_FILE and TLS_KEY_FILE go together: set both (TLS) or neither (plain HTTP)");
+  }
+  if (!config.tls_cert_file.empty()) {
+    try {
+      TlsContext check(config.tls_cert_file, config.tls_key_file);
+    } catch (const std::exception& e) {
+      return fail(e.what());
+    }
   }
   if (config.node_id.empty()) config.node_id = generate_node_id();
   if (config.node_id.size() > 128) return fail("NODE_ID must be at most 128 bytes");

@@ -70,6 +70,9 @@ struct Config {
   // Testing aid (conformance suites expect an echo peer): a second WebSocket path served
   // by the same transport that echoes every message back. Empty = off.
   std::string ws_echo_path;
+  // TLS (https:// and wss://): both set, or neither (plain HTTP).
+  std::string tls_cert_file;  // PEM certificate chain, the server's certificate first
+  std::string tls_key_file;   // PEM private key of that certificate
 };
 
 // What reading the command line and environment decided: run with `config`, or exit

@@ -1,9 +1,10 @@
 // The natsync server binary: configuration from flags and environment, a Service,
-// and a clean stop on SIGINT/SIGTERM.
+// a clean stop on SIGINT/SIGTERM, and SIGHUP to reload the TLS certificate.
 #include <spdlog/logger.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
+#include <functional>
 #include <iostream>
 
 #include "config/config.hpp"
@@ -19,15 +20,22 @@ int main(int argc, char** argv) {
     // Signals are caught from before the port opens: a SIGTERM that arrives right
     // after "listening" must still mean a graceful stop, not the default kill.
     boost::asio::io_context signals_context;
-    boost::asio::signal_set signals(signals_context, SIGINT, SIGTERM);
+    boost::asio::signal_set signals(signals_context, SIGINT, SIGTERM, SIGHUP);
     natsync::Service service(std::move(*outcome.config));
     service.start();
 
-    signals.async_wait([&service](const boost::system::error_code& ec, int signal) {
-      if (ec) return;
-      service.log().info("received signal {}", signal);
-      service.stop();
-    });
+    std::function<void(const boost::system::error_code&, int)> on_signal =
+        [&](const boost::system::error_code& ec, int signal) {
+          if (ec) return;
+          if (signal == SIGHUP) {
+            service.reload_tls();
+            signals.async_wait(on_signal);
+            return;
+          }
+          service.log().info("received signal {}", signal);
+          service.stop();
+        };
+    signals.async_wait(on_signal);
     signals_context.run();
   } catch (const std::exception& e) {
     std::cerr << "natsync: " << e.what() << '\n';

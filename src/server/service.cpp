@@ -36,10 +36,13 @@ Service::Service(Config config, std::shared_ptr<spdlog::logger> log)
       limiter_(ConnectionLimits{config_.max_connections, config_.max_connections_per_ip,
                                 config_.max_connections_per_user,
                                 static_cast<double>(config_.connection_rate_per_ip)}),
+      tls_(config_.tls_cert_file.empty()
+               ? nullptr
+               : std::make_unique<TlsContext>(config_.tls_cert_file, config_.tls_key_file)),
       broker_(make_broker()),
       node_(*broker_, registry_),
       rest_(node_, auth_, origins_),
-      context_{config_, node_, *broker_, auth_, origins_, rest_, registry_, limiter_, *log_} {
+      context_{config_, node_, *broker_, auth_, origins_, rest_, registry_, limiter_, *log_, tls_.get()} {
   for (unsigned i = 0; i < config_.worker_threads; ++i) {
     auto worker = std::make_unique<Worker>(i, context_);
     hub_.add_shard(Hub::Shard{worker->io_context().get_executor(), &worker->hub()});
@@ -93,8 +96,9 @@ void Service::start(bool listen) {
   if (listener_) {
     listener_->run();
     const auto endpoint = listener_->local_endpoint();
-    log_->info("natsync listening on {}:{} ({} workers, broker {}, node {})", endpoint.address().to_string(),
-               endpoint.port(), workers_.size(), broker_->status().name, config_.node_id);
+    log_->info("natsync listening on {}:{} ({}, {} workers, broker {}, node {})",
+               endpoint.address().to_string(), endpoint.port(), tls_ ? "https and wss" : "http and ws",
+               workers_.size(), broker_->status().name, config_.node_id);
   }
 }
 
@@ -115,6 +119,21 @@ void Service::stop() {
   if (nats_) nats_->stop();
   for (auto& worker : workers_) worker->stop();
   log_->info("stopped");
+}
+
+bool Service::reload_tls() {
+  if (!tls_) {
+    log_->info("TLS reload asked for, but TLS is off (no TLS_CERT_FILE)");
+    return false;
+  }
+  try {
+    tls_->reload();
+  } catch (const std::exception& e) {
+    log_->error("TLS reload failed, still serving the previous certificate: {}", e.what());
+    return false;
+  }
+  log_->info("TLS certificate reloaded from {} for new connections", tls_->cert_file());
+  return true;
 }
 
 boost::asio::ip::tcp::endpoint Service::local_endpoint() const {

@@ -47,6 +47,11 @@ class Service {
   const Config& config() const { return config_; }
   spdlog::logger& log() { return *log_; }
 
+  // Reads TLS_CERT_FILE and TLS_KEY_FILE again for new connections (SIGHUP); logs what
+  // happened and keeps the current certificate when the files are not usable. False
+  // then, or when TLS is off. Thread-safe.
+  bool reload_tls();
+
   // True for the paths natsync serves: /ws/sync, /api/sync/…, /healthz.
   static bool handles_target(std::string_view target);
   // Takes over a connection accepted by the application (on any io_context). With
@@ -63,6 +68,7 @@ class Service {
   OriginPolicy origins_;
   ConnectionRegistry registry_;
   ConnectionLimiter limiter_;
+  std::unique_ptr<TlsContext> tls_;  // null: plain HTTP
   Hub hub_;
   // Declared before broker_: make_broker() sets it while broker_ is initialised.
   NatsBroker* nats_ = nullptr;  // broker_ when in multi-node mode

@@ -19,6 +19,11 @@
 // why its own sendmsg rather than asio::async_write: asio hands at most 16 buffers to
 // one sendmsg on Linux (IOV_MAX is not visible to it), which split a 64-frame batch
 // into four syscalls.
+//
+// Over TLS (TLS_CERT_FILE) every write goes through the TLS stream instead: Beast's
+// ssl_stream copies a batch into records of up to 16 KiB, one SSL_write and one send
+// each, so a batch of small frames still leaves in few syscalls. Reads, the handshake
+// collection and the gate itself are the same.
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -27,6 +32,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket/teardown.hpp>
 #include <memory>
 #include <string>
@@ -38,6 +45,8 @@ class GatedSocket {
  public:
   using executor_type = boost::asio::ip::tcp::socket::executor_type;
   using next_layer_type = boost::asio::ip::tcp::socket;
+  // A TLS connection, its handshake done (HttpSession's).
+  using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
 
   // The session's side of the gate.
   class Listener {
@@ -52,10 +61,12 @@ class GatedSocket {
   };
 
   explicit GatedSocket(boost::asio::ip::tcp::socket socket) : socket_(std::move(socket)) {}
+  // Plain connections pay one null pointer for TLS; a TLS one leaves socket_ unopened.
+  explicit GatedSocket(std::unique_ptr<TlsStream> tls) : socket_(tls->get_executor()), tls_(std::move(tls)) {}
 
   executor_type get_executor() noexcept { return socket_.get_executor(); }
-  next_layer_type& next_layer() noexcept { return socket_; }
-  const next_layer_type& next_layer() const noexcept { return socket_; }
+  // The TCP socket, under TLS too.
+  next_layer_type& next_layer() noexcept { return tls_ ? tls_->next_layer().socket() : socket_; }
 
   void set_listener(Listener* listener) { listener_ = listener; }
   bool writing() const { return writing_; }
@@ -68,7 +79,10 @@ class GatedSocket {
 
   template <class MutableBuffers, class Token>
   auto async_read_some(const MutableBuffers& buffers, Token&& token) {
-    if (!prefetched_) return socket_.async_read_some(buffers, std::forward<Token>(token));
+    if (!prefetched_) {
+      if (tls_) return tls_->async_read_some(buffers, std::forward<Token>(token));
+      return socket_.async_read_some(buffers, std::forward<Token>(token));
+    }
     return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
         [this](auto handler, const MutableBuffers& into) {
           const auto n = boost::asio::buffer_copy(into, boost::asio::buffer(*prefetched_));
@@ -123,6 +137,7 @@ class GatedSocket {
   // million writes a second. The session is written for that (see on_write).
   template <class ConstBuffers, class Handler>
   void async_write(const ConstBuffers& buffers, Handler handler) {
+    if (tls_) return write(buffers, std::move(handler));
     writing_ = true;
     send(buffers, 0, std::move(handler));
   }
@@ -132,12 +147,19 @@ class GatedSocket {
   // until it closes too — at most kMaxDrain bytes; a silent peer is cut by the session's
   // WS_PONG_WAIT — and only then closes, so the peer is never reset before it has read
   // the close frame.
+  // Over TLS the close_notify exchange comes first (the peer answers it as it reads the
+  // close frame; a peer that does not is cut by the session's close deadline). It fails
+  // when the peer is still sending data (a too-big message): the TCP teardown then
+  // drains that as it does without TLS, so the peer still reads the close frame.
   template <class Handler>
   void async_teardown(boost::beast::role_type role, Handler handler) {
-    boost::system::error_code ec;
-    if (role == boost::beast::role_type::server)
-      socket_.shutdown(boost::asio::socket_base::shutdown_send, ec);
-    drain(0, std::move(handler));
+    if (tls_) {
+      tls_->async_shutdown([this, role, handler = std::move(handler)](boost::system::error_code) mutable {
+        tcp_teardown(role, std::move(handler));
+      });
+      return;
+    }
+    tcp_teardown(role, std::move(handler));
   }
 
  private:
@@ -162,11 +184,22 @@ class GatedSocket {
   template <class ConstBuffers, class Handler>
   void write(const ConstBuffers& buffers, Handler handler) {
     writing_ = true;
-    boost::asio::async_write(
-        socket_, buffers,
-        [this, handler = std::move(handler)](boost::system::error_code ec, std::size_t n) mutable {
-          finish(std::move(handler), ec, n);
-        });
+    auto done = [this, handler = std::move(handler)](boost::system::error_code ec, std::size_t n) mutable {
+      finish(std::move(handler), ec, n);
+    };
+    if (tls_) {
+      boost::asio::async_write(*tls_, buffers, std::move(done));
+    } else {
+      boost::asio::async_write(socket_, buffers, std::move(done));
+    }
+  }
+
+  template <class Handler>
+  void tcp_teardown(boost::beast::role_type role, Handler handler) {
+    boost::system::error_code ec;
+    if (role == boost::beast::role_type::server)
+      next_layer().shutdown(boost::asio::socket_base::shutdown_send, ec);
+    drain(0, std::move(handler));
   }
 
   // Sends what is left of `buffers` after `done` bytes; waits for the socket when it
@@ -223,15 +256,16 @@ class GatedSocket {
   void drain(std::size_t drained, Handler handler) {
     for (;;) {
       std::array<char, 4096> sink;  // NOLINT(cppcoreguidelines-pro-type-member-init): written by recv
-      const auto got = ::recv(socket_.native_handle(), sink.data(), sink.size(), MSG_DONTWAIT);
+      const auto got = ::recv(next_layer().native_handle(), sink.data(), sink.size(), MSG_DONTWAIT);
       if (got > 0 && (drained += static_cast<std::size_t>(got)) < kMaxDrain) continue;
       if (got < 0 && errno == EINTR) continue;
       if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        socket_.async_wait(boost::asio::socket_base::wait_read, [this, drained, handler = std::move(handler)](
-                                                                    boost::system::error_code ec) mutable {
-          if (ec) return close_then(std::move(handler), ec);
-          drain(drained, std::move(handler));
-        });
+        next_layer().async_wait(
+            boost::asio::socket_base::wait_read,
+            [this, drained, handler = std::move(handler)](boost::system::error_code ec) mutable {
+              if (ec) return close_then(std::move(handler), ec);
+              drain(drained, std::move(handler));
+            });
         return;
       }
       return close_then(std::move(handler), {});  // the peer's end, an error, or enough
@@ -241,7 +275,7 @@ class GatedSocket {
   template <class Handler>
   void close_then(Handler handler, boost::system::error_code ec) {
     boost::system::error_code ignored;
-    socket_.close(ignored);
+    next_layer().close(ignored);
     boost::asio::post(socket_.get_executor(), [handler = std::move(handler), ec]() mutable { handler(ec); });
   }
 
@@ -268,6 +302,7 @@ class GatedSocket {
   static constexpr std::size_t kMaxDrain = std::size_t{64} << 20;
 
   boost::asio::ip::tcp::socket socket_;
+  std::unique_ptr<TlsStream> tls_;  // set: a TLS connection, which every read and write goes through
   std::unique_ptr<Parked> parked_;
   std::unique_ptr<std::string> prefetched_;  // see set_prefetched
   Listener* listener_ = nullptr;

@@ -19,6 +19,11 @@ namespace {
 
 // An idle keep-alive connection, or a client trickling its request, is cut after this.
 constexpr auto kHttpTimeout = std::chrono::seconds(30);
+// A TLS handshake must be done within this (a scanner or a stalled client holds a
+// descriptor and an OpenSSL session until then).
+constexpr auto kTlsHandshakeTimeout = std::chrono::seconds(10);
+// How long a closing TLS connection waits for the peer's close_notify.
+constexpr auto kTlsShutdownTimeout = std::chrono::seconds(5);
 constexpr std::string_view kSyncPath = "/ws/sync";
 
 struct QueryCredentials {
@@ -41,10 +46,35 @@ std::optional<QueryCredentials> read_target(std::string_view target) {
 
 }  // namespace
 
-HttpSession::HttpSession(boost::asio::ip::tcp::socket socket, Worker& worker)
-    : stream_(std::move(socket)), worker_(worker) {}
+HttpSession::HttpSession(boost::asio::ip::tcp::socket socket, Worker& worker, boost::asio::ssl::context* tls)
+    : worker_(worker) {
+  if (tls != nullptr) {
+    tls_ = std::make_unique<GatedSocket::TlsStream>(beast::tcp_stream(std::move(socket)), *tls);
+  } else {
+    plain_.emplace(std::move(socket));
+  }
+}
 
-void HttpSession::run() { do_read(); }
+void HttpSession::run() {
+  if (!tls_) {
+    do_read();
+    return;
+  }
+  tcp().expires_after(kTlsHandshakeTimeout);
+  tls_->async_handshake(boost::asio::ssl::stream_base::server,
+                        beast::bind_front_handler(&HttpSession::on_handshake, shared_from_this()));
+}
+
+void HttpSession::on_handshake(boost::system::error_code ec) {
+  if (ec) {
+    // Scanners, plain HTTP on the TLS port, clients that distrust the certificate:
+    // common and harmless, so debug only.
+    worker_.context().log.debug("tls handshake failed: {}", ec.message());
+    tcp().close();
+    return;
+  }
+  do_read();
+}
 
 void HttpSession::run(const Request& request) { serve(request); }
 
@@ -53,14 +83,20 @@ void HttpSession::do_read() {
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(config.http_max_header_size));
   parser_->body_limit(config.http_max_body_size);
-  stream_.expires_after(kHttpTimeout);
-  http::async_read(stream_, buffer_, *parser_,
-                   beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
+  tcp().expires_after(kHttpTimeout);
+  with_stream([this](auto& stream) {
+    http::async_read(stream, buffer_, *parser_,
+                     beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
+  });
 }
 
 void HttpSession::on_read(boost::system::error_code ec, std::size_t /*bytes*/) {
-  if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
-      ec == boost::asio::error::operation_aborted || ec == boost::asio::error::connection_reset) {
+  if (ec == beast::error::timeout || ec == boost::asio::error::operation_aborted ||
+      ec == boost::asio::error::connection_reset || ec == boost::asio::ssl::error::stream_truncated) {
+    tcp().close();  // gone or stalled: no goodbye
+    return;
+  }
+  if (ec == http::error::end_of_stream) {
     close();
     return;
   }
@@ -126,7 +162,7 @@ void HttpSession::upgrade(const Request& request) {
     return;
   }
   boost::system::error_code ec;
-  const auto peer = stream_.socket().remote_endpoint(ec);
+  const auto peer = tcp().socket().remote_endpoint(ec);
   if (ec) {
     close();  // gone already
     return;
@@ -138,8 +174,9 @@ void HttpSession::upgrade(const Request& request) {
     refuse(*refusal, peer.address(), version);
     return;
   }
-  stream_.expires_never();
-  std::make_shared<WebSocketSession>(stream_.release_socket(), worker_, endpoint, std::move(known),
+  tcp().expires_never();
+  auto socket = tls_ ? GatedSocket(std::move(tls_)) : GatedSocket(plain_->release_socket());
+  std::make_shared<WebSocketSession>(std::move(socket), worker_, endpoint, std::move(known),
                                      std::move(std::get<ConnectionLimiter::Ticket>(admission)))
       ->run(request, beast::buffers_to_string(buffer_.data()));
 }
@@ -170,14 +207,22 @@ void HttpSession::refuse(const ConnectionLimiter::Refusal& refusal, const boost:
 void HttpSession::send(http::response<http::string_body> response) {
   const bool keep_alive = response.keep_alive();
   auto message = std::make_shared<http::response<http::string_body>>(std::move(response));
-  stream_.expires_after(kHttpTimeout);
-  http::async_write(stream_, *message,
-                    [self = shared_from_this(), message, keep_alive](
-                        boost::system::error_code ec, std::size_t n) { self->on_write(keep_alive, ec, n); });
+  tcp().expires_after(kHttpTimeout);
+  with_stream([this, &message, keep_alive](auto& stream) {
+    http::async_write(
+        stream, *message,
+        [self = shared_from_this(), message, keep_alive](boost::system::error_code ec, std::size_t n) {
+          self->on_write(keep_alive, ec, n);
+        });
+  });
 }
 
 void HttpSession::on_write(bool keep_alive, boost::system::error_code ec, std::size_t /*bytes*/) {
-  if (ec || !keep_alive) {
+  if (ec) {
+    tcp().close();
+    return;
+  }
+  if (!keep_alive) {
     close();
     return;
   }
@@ -185,9 +230,14 @@ void HttpSession::on_write(bool keep_alive, boost::system::error_code ec, std::s
 }
 
 void HttpSession::close() {
+  if (tls_) {
+    tcp().expires_after(kTlsShutdownTimeout);
+    tls_->async_shutdown([self = shared_from_this()](boost::system::error_code) { self->tcp().close(); });
+    return;
+  }
   boost::system::error_code ignored;
-  stream_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ignored);
-  stream_.close();
+  tcp().socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ignored);
+  tcp().close();
 }
 
 }  // namespace natsync

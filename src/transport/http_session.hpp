@@ -1,15 +1,18 @@
 #pragma once
 // One HTTP/1.1 connection: reads requests (bounded header and body), answers REST
 // calls through RestApi, and hands a WebSocket upgrade on /ws/sync over to a
-// WebSocketSession on the same worker after the origin and credential checks.
+// WebSocketSession on the same worker after the origin and credential checks. With
+// TLS, it first does the TLS handshake, and the upgraded connection keeps its stream.
+#include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <memory>
-
 #include <optional>
+
 #include "limits/connection_limiter.hpp"
+#include "transport/gated_socket.hpp"
 
 namespace natsync {
 
@@ -19,7 +22,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
   using Request = boost::beast::http::request<boost::beast::http::string_body>;
 
-  HttpSession(boost::asio::ip::tcp::socket socket, Worker& worker);
+  // `tls`: serve this connection over TLS with that context (null: plain HTTP).
+  HttpSession(boost::asio::ip::tcp::socket socket, Worker& worker, boost::asio::ssl::context* tls = nullptr);
 
   void run();
   // For connections whose first request was read elsewhere (an embedding
@@ -27,6 +31,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void run(const Request& request);
 
  private:
+  void on_handshake(boost::system::error_code ec);
   void do_read();
   void on_read(boost::system::error_code ec, std::size_t bytes);
   void serve(const Request& request);
@@ -36,9 +41,22 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
               unsigned version);
   void send(boost::beast::http::response<boost::beast::http::string_body> response);
   void on_write(bool keep_alive, boost::system::error_code ec, std::size_t bytes);
+  // Ends the connection; over TLS after a close_notify exchange (bounded in time).
   void close();
+  // The TCP layer, whose timer bounds every read and write (and the TLS handshake).
+  boost::beast::tcp_stream& tcp() { return tls_ ? tls_->next_layer() : *plain_; }
+  // Runs `f` with the stream HTTP is read from and written to: TLS or plain.
+  template <class F>
+  void with_stream(F&& f) {
+    if (tls_) {
+      f(*tls_);
+    } else {
+      f(*plain_);
+    }
+  }
 
-  boost::beast::tcp_stream stream_;
+  std::optional<boost::beast::tcp_stream> plain_;  // a plain connection, or
+  std::unique_ptr<GatedSocket::TlsStream> tls_;    // a TLS one
   Worker& worker_;
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;

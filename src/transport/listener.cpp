@@ -56,17 +56,20 @@ void Listener::stop() {
 void Listener::do_accept() {
   Worker& worker = *workers_[next_worker_];
   next_worker_ = (next_worker_ + 1) % workers_.size();
-  acceptor_.async_accept(worker.io_context(),
-                         [self = shared_from_this(), &worker](boost::system::error_code ec,
-                                                              boost::asio::ip::tcp::socket socket) {
-                           if (!ec) {
-                             // Frames are small and already batched per write: no Nagle delay.
-                             boost::system::error_code ignored;
-                             socket.set_option(boost::asio::ip::tcp::no_delay(true), ignored);
-                             std::make_shared<HttpSession>(std::move(socket), worker)->run();
-                           }
-                           self->on_accept(ec);
-                         });
+  acceptor_.async_accept(
+      worker.io_context(), [self = shared_from_this(), &worker](boost::system::error_code ec,
+                                                                boost::asio::ip::tcp::socket socket) {
+        if (!ec) {
+          // Frames are small and already batched per write: no Nagle delay.
+          boost::system::error_code ignored;
+          socket.set_option(boost::asio::ip::tcp::no_delay(true), ignored);
+          // The context of this instant: a reload (SIGHUP) serves later ones.
+          const auto* tls = worker.context().tls;
+          const auto tls_context = tls != nullptr ? tls->current() : nullptr;
+          std::make_shared<HttpSession>(std::move(socket), worker, tls_context.get())->run();
+        }
+        self->on_accept(ec);
+      });
 }
 
 bool Listener::refuse_waiting() {

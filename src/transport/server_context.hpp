@@ -10,6 +10,7 @@
 #include "hub/connection_registry.hpp"
 #include "limits/connection_limiter.hpp"
 #include "server/node.hpp"
+#include "tls/tls_context.hpp"
 
 namespace natsync {
 
@@ -23,6 +24,7 @@ struct ServerContext {
   ConnectionRegistry& registry;
   ConnectionLimiter& limiter;
   spdlog::logger& log;
+  const TlsContext* tls;  // null: plain HTTP (no TLS_CERT_FILE)
 };
 
 }  // namespace natsync

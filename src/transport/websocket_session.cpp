@@ -44,10 +44,10 @@ websocket::close_reason make_close_reason(unsigned short code) {
 
 }  // namespace
 
-WebSocketSession::WebSocketSession(boost::asio::ip::tcp::socket socket, Worker& worker, Endpoint endpoint,
+WebSocketSession::WebSocketSession(GatedSocket socket, Worker& worker, Endpoint endpoint,
                                    std::optional<Identity> identity, ConnectionLimiter::Ticket ticket)
     : Subscriber(worker.context().registry.next_connection_id()),
-      ws_(GatedSocket(std::move(socket))),
+      ws_(std::move(socket)),
       worker_(worker),
       ticket_(std::move(ticket)),
       inbound_(static_cast<double>(worker.context().config.ws_message_rate),
@@ -101,8 +101,9 @@ void WebSocketSession::on_accept(boost::system::error_code ec) {
     context().log.debug("connection {}: handshake failed: {}", id(), ec.message());
     if (!reply_bytes.empty()) {
       auto bytes = std::make_shared<const std::string>(std::move(reply_bytes));
-      boost::asio::async_write(ws_.next_layer().next_layer(), boost::asio::buffer(*bytes),
-                               [bytes, self = shared_from_this()](boost::system::error_code, std::size_t) {});
+      ws_.next_layer().async_write(
+          boost::asio::buffer(*bytes),
+          [bytes, self = shared_from_this()](boost::system::error_code, std::size_t) {});
     }
     return;
   }

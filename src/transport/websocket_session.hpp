@@ -55,8 +55,8 @@ class WebSocketSession final : public Subscriber,
 
   // `identity` is who the upgrade request proved to be; nullopt in JWT mode when no
   // token came with it (the client must then send "auth" within AUTH_TIMEOUT).
-  WebSocketSession(boost::asio::ip::tcp::socket socket, Worker& worker, Endpoint endpoint,
-                   std::optional<Identity> identity, ConnectionLimiter::Ticket ticket);
+  WebSocketSession(GatedSocket socket, Worker& worker, Endpoint endpoint, std::optional<Identity> identity,
+                   ConnectionLimiter::Ticket ticket);
   ~WebSocketSession();
 
   // `pipelined`: bytes read behind the upgrade request, the start of the first frames.

@@ -4,6 +4,7 @@
 // It shares no code with natsync.
 'use strict';
 const net = require('node:net');
+const tls = require('node:tls');
 const crypto = require('node:crypto');
 const zlib = require('node:zlib');
 
@@ -68,10 +69,11 @@ function parseDeflate(response) {
 
 class RawClient {
   // Opens a TCP connection and performs the opening handshake on `path`, offering the
-  // `extensions` header value if given (permessage-deflate offers).
-  static connect(port, path, { timeoutMs = 5000, extensions } = {}) {
+  // `extensions` header value if given (permessage-deflate offers). With `ca` (a PEM
+  // certificate), over TLS trusting that certificate.
+  static connect(port, path, { timeoutMs = 5000, extensions, ca } = {}) {
     return new Promise((resolve, reject) => {
-      const socket = net.connect(port, '127.0.0.1');
+      const socket = ca ? tls.connect({ port, host: '127.0.0.1', ca }) : net.connect(port, '127.0.0.1');
       socket.setNoDelay(true);
       const key = crypto.randomBytes(16).toString('base64');
       let head = Buffer.alloc(0);
@@ -96,7 +98,7 @@ class RawClient {
       };
       socket.on('data', onData);
       socket.on('error', (err) => { clearTimeout(timer); reject(err); });
-      socket.on('connect', () => socket.write(
+      socket.on(ca ? 'secureConnect' : 'connect', () => socket.write(
         `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
         `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n` +
         (extensions ? `Sec-WebSocket-Extensions: ${extensions}\r\n` : '') + '\r\n'));

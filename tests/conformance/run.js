@@ -4,11 +4,12 @@
 // own (client.js). Prints one line per case that is not OK and a summary per section;
 // exits 1 if any case FAILED.
 //
-//   node tests/conformance/run.js [--only 5.,6.4] [--json FILE] [--verbose]
+//   node tests/conformance/run.js [--only 5.,6.4] [--json FILE] [--verbose] [--tls]
+// --tls: the same cases over TLS (wss://) with a self-signed certificate made now.
 // NATSYNC_BIN picks the server binary (default build/natsync).
 'use strict';
 const fs = require('node:fs');
-const { startServer } = require('../e2e/harness');
+const { startServer, makeCertificate } = require('../e2e/harness');
 const { RawClient } = require('./client');
 const { cases } = require('./cases');
 
@@ -17,13 +18,14 @@ const option = (name) => { const i = args.indexOf(name); return i >= 0 ? args[i 
 const only = option('--only')?.split(',');
 const jsonOut = option('--json');
 const verbose = args.includes('--verbose');
+const certificate = args.includes('--tls') ? makeCertificate() : null;
 
 const sameEvents = (a, b) => a.length === b.length && a.every((e, i) => e.kind === b[i].kind && e.data.equals(b[i].data));
 const show = (events) => events.map((e) => `${e.kind}(${e.data.length})`).join(' ') || 'none';
 
 async function runCase(port, kase) {
   const started = Date.now();
-  const c = await RawClient.connect(port, '/ws/echo', { extensions: kase.extensions });
+  const c = await RawClient.connect(port, '/ws/echo', { extensions: kase.extensions, ca: certificate?.pem });
   try {
     const waitMs = kase.timeoutMs ?? 2000;
     let outcome = {};
@@ -71,6 +73,7 @@ async function main() {
   const server = await startServer({
     WS_ECHO_PATH: '/ws/echo', WS_COMPRESSION: 'on', WS_MAX_MESSAGE_SIZE: String(16 * 1024 * 1024),
     WS_MAX_QUEUE_BYTES: String(64 * 1024 * 1024),
+    ...(certificate ? { TLS_CERT_FILE: certificate.cert, TLS_KEY_FILE: certificate.key } : {}),
   }, { single: true });
   const results = [];
   const started = Date.now();
@@ -103,7 +106,8 @@ async function main() {
   }
   const failed = results.filter((r) => r.result === 'FAILED').length;
   const passed = results.length - failed;
-  console.log(`conformance: ${passed}/${results.length} cases passed ` +
+  if (certificate) fs.rmSync(certificate.dir, { recursive: true, force: true });
+  console.log(`conformance${certificate ? ' over TLS' : ''}: ${passed}/${results.length} cases passed ` +
     `(${results.filter((r) => r.result === 'OK').length} OK, ${results.filter((r) => r.result === 'NON-STRICT').length} non-strict), ` +
     `${((Date.now() - started) / 1000).toFixed(1)} s`);
   if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify({ passed, total: results.length, results }, null, 1));

@@ -1,7 +1,8 @@
 // Starts the real natsync binary on a free loopback port and gives tests real
 // third-party clients (npm `ws`, Node's fetch, raw sockets) to drive it with.
 'use strict';
-const { spawn } = require('node:child_process');
+const { spawn, execFileSync } = require('node:child_process');
+const os = require('node:os');
 const path = require('node:path');
 const net = require('node:net');
 const fs = require('node:fs');
@@ -75,8 +76,10 @@ function startNode(env = {}, { bin = BIN, args = [] } = {}) {
       if (match && !server.port) {
         clearTimeout(timer);
         server.port = Number(match[2]);
-        server.http = `http://127.0.0.1:${server.port}`;
-        server.ws = `ws://127.0.0.1:${server.port}/ws/sync`;
+        const tls = Boolean(env.TLS_CERT_FILE);
+        if (tls) server.ca = fs.readFileSync(env.TLS_CERT_FILE);  // self-signed: trust it
+        server.http = `${tls ? 'https' : 'http'}://127.0.0.1:${server.port}`;
+        server.ws = `${tls ? 'wss' : 'ws'}://127.0.0.1:${server.port}/ws/sync`;
         resolve(server);
       }
     };
@@ -108,6 +111,19 @@ function startNode(env = {}, { bin = BIN, args = [] } = {}) {
       },
     };
   });
+}
+
+// A self-signed certificate for 127.0.0.1 and localhost, made now by the openssl CLI
+// (Debian's openssl package): { dir, cert, key, pem } (paths, and the certificate's
+// text for a client's `ca`). `keyType` 'ec' (P-256) or 'rsa' (2048).
+function makeCertificate({ keyType = 'ec', commonName = 'natsync-test' } = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'natsync-tls-'));
+  const cert = path.join(dir, 'cert.pem');
+  const key = path.join(dir, 'key.pem');
+  const keyArgs = keyType === 'rsa' ? ['-newkey', 'rsa:2048'] : ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'];
+  execFileSync('openssl', ['req', '-x509', ...keyArgs, '-nodes', '-keyout', key, '-out', cert, '-days', '2',
+    '-subj', `/CN=${commonName}`, '-addext', 'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost'], { stdio: 'pipe' });
+  return { dir, cert, key, pem: fs.readFileSync(cert) };
 }
 
 // A WebSocket client that records every message and lets a test wait for one.
@@ -174,9 +190,21 @@ async function postJson(url, body, headers = {}) {
 // In cluster mode the figures of both nodes, added up (clients then counts a user
 // once per node it is on).
 async function getStatus(server) {
+  if (server.ca) return getJsonOverTls(`${server.http}/api/sync/status`, server.ca);
   if (!server.nodes) return (await fetch(`${server.http}/api/sync/status`)).json();
   const all = await Promise.all(server.nodes.map(async (n) => (await fetch(`${n.http}/api/sync/status`)).json()));
   return { ...all[0], clients: all.reduce((s, x) => s + x.clients, 0), connections: all.reduce((s, x) => s + x.connections, 0) };
+}
+
+// GET over https trusting `ca` (fetch cannot be given a CA).
+function getJsonOverTls(url, ca) {
+  return new Promise((resolve, reject) => {
+    require('node:https').get(url, { ca }, (res) => {
+      let text = '';
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => { try { resolve(JSON.parse(text)); } catch (e) { reject(e); } });
+    }).on('error', reject);
+  });
 }
 
 // Sends raw bytes on a TCP connection and returns everything the server answers.
@@ -205,4 +233,4 @@ async function waitFor(predicate, timeoutMs = 5000, stepMs = 20) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-module.exports = { BIN, CLUSTER, startServer, Client, postJson, getStatus, rawExchange, waitFor, sleep, WebSocket };
+module.exports = { BIN, CLUSTER, startServer, makeCertificate, Client, postJson, getStatus, rawExchange, waitFor, sleep, WebSocket };

@@ -4,8 +4,12 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <string>
 #include <vector>
+
+#include "../tls/test_certificate.hpp"
+#include "tls/tls_context.hpp"
 
 using namespace natsync;
 namespace asio = boost::asio;
@@ -13,14 +17,19 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-// A connected pair on loopback: `server` wrapped in a GatedSocket, `client` plain, both
-// with small kernel buffers so that large writes go out in many partial sends.
+// A connected pair on loopback: `server` wrapped in a GatedSocket, `client` its peer,
+// both with small kernel buffers so that large writes go out in many partial sends.
+// With `tls`, the TLS handshake is done first and both sides speak TLS.
 struct Pair {
   asio::io_context io;
   tcp::socket client{io};
+  std::unique_ptr<natsync::testing::TestCertificate> certificate;
+  std::unique_ptr<TlsContext> server_tls;
+  asio::ssl::context client_tls{asio::ssl::context::tls_client};
+  std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls_client;
   std::unique_ptr<GatedSocket> server;
 
-  Pair() {
+  explicit Pair(bool tls = false) {
     tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     client.open(tcp::v4());
     client.set_option(asio::socket_base::receive_buffer_size(4096));
@@ -28,10 +37,43 @@ struct Pair {
     tcp::socket accepted(io);
     acceptor.accept(accepted);
     accepted.set_option(asio::socket_base::send_buffer_size(4096));
-    server = std::make_unique<GatedSocket>(std::move(accepted));
+    if (!tls) {
+      server = std::make_unique<GatedSocket>(std::move(accepted));
+    } else {
+      certificate = std::make_unique<natsync::testing::TestCertificate>();
+      server_tls = std::make_unique<TlsContext>(certificate->cert_file(), certificate->key_file());
+      auto stream = std::make_unique<GatedSocket::TlsStream>(boost::beast::tcp_stream(std::move(accepted)),
+                                                             *server_tls->current());
+      tls_client = std::make_unique<asio::ssl::stream<tcp::socket&>>(client, client_tls);
+      int done = 0;
+      stream->async_handshake(asio::ssl::stream_base::server, [&](boost::system::error_code ec) {
+        EXPECT_FALSE(ec) << ec.message();
+        ++done;
+      });
+      tls_client->async_handshake(asio::ssl::stream_base::client, [&](boost::system::error_code ec) {
+        EXPECT_FALSE(ec) << ec.message();
+        ++done;
+      });
+      io.run_for(std::chrono::seconds(10));
+      io.restart();
+      EXPECT_EQ(done, 2);
+      server = std::make_unique<GatedSocket>(std::move(stream));
+    }
     (void)server->take_handshake_reply();  // past the handshake: writes go to the socket
   }
+
+  // Reads exactly received.size() bytes, as the peer sees them.
+  void read_all(std::string& received) {
+    auto check = [](boost::system::error_code ec, std::size_t) { EXPECT_FALSE(ec) << ec.message(); };
+    if (tls_client) {
+      asio::async_read(*tls_client, asio::buffer(received), check);
+    } else {
+      asio::async_read(client, asio::buffer(received), check);
+    }
+  }
 };
+
+class GatedSocketOver : public ::testing::TestWithParam<bool> {};
 
 struct FreeCounter final : GatedSocket::Listener {
   int calls = 0;
@@ -56,8 +98,8 @@ struct QueuedFrames final : GatedSocket::Listener {
 
 }  // namespace
 
-TEST(GatedSocket, LargeGatherWriteArrivesWholeAndInOrder) {
-  Pair pair;
+TEST_P(GatedSocketOver, LargeGatherWriteArrivesWholeAndInOrder) {
+  Pair pair(GetParam());
   // More buffers than one sendmsg takes, and more bytes than the socket holds.
   std::vector<std::string> parts;
   std::string expected;
@@ -79,8 +121,7 @@ TEST(GatedSocket, LargeGatherWriteArrivesWholeAndInOrder) {
   EXPECT_FALSE(done) << "the socket cannot take 600 KB at once: the write goes on asynchronously";
   EXPECT_TRUE(pair.server->writing());
   std::string received(expected.size(), '\0');
-  asio::async_read(pair.client, asio::buffer(received),
-                   [](boost::system::error_code ec, std::size_t) { EXPECT_FALSE(ec); });
+  pair.read_all(received);
   pair.io.run_for(std::chrono::seconds(20));
   EXPECT_TRUE(done);
   EXPECT_EQ(written, expected.size());
@@ -88,8 +129,8 @@ TEST(GatedSocket, LargeGatherWriteArrivesWholeAndInOrder) {
   EXPECT_FALSE(pair.server->writing());
 }
 
-TEST(GatedSocket, AWriteThatComesWhileAnotherRunsWaitsAndThenTheListenerIsTold) {
-  Pair pair;
+TEST_P(GatedSocketOver, AWriteThatComesWhileAnotherRunsWaitsAndThenTheListenerIsTold) {
+  Pair pair(GetParam());
   FreeCounter listener;
   pair.server->set_listener(&listener);
   const std::string big(1 << 20, 'd');  // the session's write: far more than the socket holds
@@ -107,8 +148,7 @@ TEST(GatedSocket, AWriteThatComesWhileAnotherRunsWaitsAndThenTheListenerIsTold) 
     order.push_back("control");
   });
   std::string received(big.size() + control.size(), '\0');
-  asio::async_read(pair.client, asio::buffer(received),
-                   [](boost::system::error_code ec, std::size_t) { EXPECT_FALSE(ec); });
+  pair.read_all(received);
   pair.io.run_for(std::chrono::seconds(20));
   ASSERT_EQ(order, (std::vector<std::string>{"data", "control"}));
   // Never interleaved: the data whole, then the control bytes.
@@ -117,8 +157,8 @@ TEST(GatedSocket, AWriteThatComesWhileAnotherRunsWaitsAndThenTheListenerIsTold) 
   EXPECT_GE(listener.calls, 1);
 }
 
-TEST(GatedSocket, FramesQueuedBeforeAControlFrameGoFirst) {
-  Pair pair;
+TEST_P(GatedSocketOver, FramesQueuedBeforeAControlFrameGoFirst) {
+  Pair pair(GetParam());
   std::vector<std::string> order;
   QueuedFrames session;
   session.socket = pair.server.get();
@@ -132,16 +172,15 @@ TEST(GatedSocket, FramesQueuedBeforeAControlFrameGoFirst) {
     order.push_back("control");
   });
   std::string received(session.queued.size() + control.size(), '\0');
-  asio::async_read(pair.client, asio::buffer(received),
-                   [](boost::system::error_code ec, std::size_t) { EXPECT_FALSE(ec); });
+  pair.read_all(received);
   pair.io.run_for(std::chrono::seconds(20));
   ASSERT_EQ(order, (std::vector<std::string>{"queued", "control"}));
   EXPECT_EQ(received.substr(0, session.queued.size()), session.queued);
   EXPECT_EQ(received.substr(session.queued.size()), control);
 }
 
-TEST(GatedSocket, WriteToAClosedPeerFailsWithAnError) {
-  Pair pair;
+TEST_P(GatedSocketOver, WriteToAClosedPeerFailsWithAnError) {
+  Pair pair(GetParam());
   pair.client.close();
   const std::string big(8 << 20, 'x');
   boost::system::error_code result;
@@ -176,3 +215,8 @@ TEST(GatedSocket, BeastsHandshakeReplyIsCollectedUntilTaken) {
   EXPECT_EQ(gated.take_handshake_reply(), "HTTP/1.1 101 Switching Protocols\r\n\r\n");
   EXPECT_FALSE(gated.writing());
 }
+
+INSTANTIATE_TEST_SUITE_P(PlainAndTls, GatedSocketOver, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& param) {
+                           return param.param ? "Tls" : "Tcp";
+                         });

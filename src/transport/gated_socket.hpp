@@ -20,10 +20,10 @@
 // one sendmsg on Linux (IOV_MAX is not visible to it), which split a 64-frame batch
 // into four syscalls.
 //
-// Over TLS (TLS_CERT_FILE) every write goes through the TLS stream instead: Beast's
-// ssl_stream copies a batch into records of up to 16 KiB, one SSL_write and one send
-// each, so a batch of small frames still leaves in few syscalls. Reads, the handshake
-// collection and the gate itself are the same.
+// Over TLS (TLS_CERT_FILE) every read and write goes through a TlsSocket instead, which
+// copies a batch into records of up to 16 KiB, one SSL_write and one send each, so a
+// batch of small frames still leaves in few syscalls. The handshake-reply collection
+// and the gate itself are the same.
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -32,12 +32,12 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket/teardown.hpp>
 #include <memory>
 #include <string>
 #include <utility>
+
+#include "tls/tls_socket.hpp"
 
 namespace natsync {
 
@@ -45,8 +45,6 @@ class GatedSocket {
  public:
   using executor_type = boost::asio::ip::tcp::socket::executor_type;
   using next_layer_type = boost::asio::ip::tcp::socket;
-  // A TLS connection, its handshake done (HttpSession's).
-  using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
 
   // The session's side of the gate.
   class Listener {
@@ -62,11 +60,12 @@ class GatedSocket {
 
   explicit GatedSocket(boost::asio::ip::tcp::socket socket) : socket_(std::move(socket)) {}
   // Plain connections pay one null pointer for TLS; a TLS one leaves socket_ unopened.
-  explicit GatedSocket(std::unique_ptr<TlsStream> tls) : socket_(tls->get_executor()), tls_(std::move(tls)) {}
+  // A TLS connection, its handshake done (HttpSession's).
+  explicit GatedSocket(std::unique_ptr<TlsSocket> tls) : socket_(tls->get_executor()), tls_(std::move(tls)) {}
 
   executor_type get_executor() noexcept { return socket_.get_executor(); }
   // The TCP socket, under TLS too.
-  next_layer_type& next_layer() noexcept { return tls_ ? tls_->next_layer().socket() : socket_; }
+  next_layer_type& next_layer() noexcept { return tls_ ? tls_->socket() : socket_; }
 
   void set_listener(Listener* listener) { listener_ = listener; }
   bool writing() const { return writing_; }
@@ -147,10 +146,8 @@ class GatedSocket {
   // until it closes too — at most kMaxDrain bytes; a silent peer is cut by the session's
   // WS_PONG_WAIT — and only then closes, so the peer is never reset before it has read
   // the close frame.
-  // Over TLS the close_notify exchange comes first (the peer answers it as it reads the
-  // close frame; a peer that does not is cut by the session's close deadline). It fails
-  // when the peer is still sending data (a too-big message): the TCP teardown then
-  // drains that as it does without TLS, so the peer still reads the close frame.
+  // Over TLS a close_notify goes first; the TCP teardown then drains what the peer still
+  // sends (a too-big message) as it does without TLS, so the peer reads both.
   template <class Handler>
   void async_teardown(boost::beast::role_type role, Handler handler) {
     if (tls_) {
@@ -302,7 +299,7 @@ class GatedSocket {
   static constexpr std::size_t kMaxDrain = std::size_t{64} << 20;
 
   boost::asio::ip::tcp::socket socket_;
-  std::unique_ptr<TlsStream> tls_;  // set: a TLS connection, which every read and write goes through
+  std::unique_ptr<TlsSocket> tls_;  // set: a TLS connection, which every read and write goes through
   std::unique_ptr<Parked> parked_;
   std::unique_ptr<std::string> prefetched_;  // see set_prefetched
   Listener* listener_ = nullptr;

@@ -49,7 +49,8 @@ std::optional<QueryCredentials> read_target(std::string_view target) {
 HttpSession::HttpSession(boost::asio::ip::tcp::socket socket, Worker& worker, boost::asio::ssl::context* tls)
     : worker_(worker) {
   if (tls != nullptr) {
-    tls_ = std::make_unique<GatedSocket::TlsStream>(beast::tcp_stream(std::move(socket)), *tls);
+    deadline_.emplace(socket.get_executor());
+    tls_ = std::make_unique<TlsSocket>(std::move(socket), tls->native_handle());
   } else {
     plain_.emplace(std::move(socket));
   }
@@ -60,9 +61,8 @@ void HttpSession::run() {
     do_read();
     return;
   }
-  tcp().expires_after(kTlsHandshakeTimeout);
-  tls_->async_handshake(boost::asio::ssl::stream_base::server,
-                        beast::bind_front_handler(&HttpSession::on_handshake, shared_from_this()));
+  expires_after(kTlsHandshakeTimeout);
+  tls_->async_handshake(beast::bind_front_handler(&HttpSession::on_handshake, shared_from_this()));
 }
 
 void HttpSession::on_handshake(boost::system::error_code ec) {
@@ -70,7 +70,7 @@ void HttpSession::on_handshake(boost::system::error_code ec) {
     // Scanners, plain HTTP on the TLS port, clients that distrust the certificate:
     // common and harmless, so debug only.
     worker_.context().log.debug("tls handshake failed: {}", ec.message());
-    tcp().close();
+    cut();
     return;
   }
   do_read();
@@ -83,7 +83,7 @@ void HttpSession::do_read() {
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(config.http_max_header_size));
   parser_->body_limit(config.http_max_body_size);
-  tcp().expires_after(kHttpTimeout);
+  expires_after(kHttpTimeout);
   with_stream([this](auto& stream) {
     http::async_read(stream, buffer_, *parser_,
                      beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
@@ -92,8 +92,9 @@ void HttpSession::do_read() {
 
 void HttpSession::on_read(boost::system::error_code ec, std::size_t /*bytes*/) {
   if (ec == beast::error::timeout || ec == boost::asio::error::operation_aborted ||
-      ec == boost::asio::error::connection_reset || ec == boost::asio::ssl::error::stream_truncated) {
-    tcp().close();  // gone or stalled: no goodbye
+      ec == boost::asio::error::connection_reset || ec == boost::asio::error::bad_descriptor ||
+      ec == boost::asio::ssl::error::stream_truncated) {
+    cut();  // gone or stalled: no goodbye
     return;
   }
   if (ec == http::error::end_of_stream) {
@@ -162,7 +163,7 @@ void HttpSession::upgrade(const Request& request) {
     return;
   }
   boost::system::error_code ec;
-  const auto peer = tcp().socket().remote_endpoint(ec);
+  const auto peer = socket().remote_endpoint(ec);
   if (ec) {
     close();  // gone already
     return;
@@ -174,9 +175,9 @@ void HttpSession::upgrade(const Request& request) {
     refuse(*refusal, peer.address(), version);
     return;
   }
-  tcp().expires_never();
-  auto socket = tls_ ? GatedSocket(std::move(tls_)) : GatedSocket(plain_->release_socket());
-  std::make_shared<WebSocketSession>(std::move(socket), worker_, endpoint, std::move(known),
+  expires_never();
+  auto gated = tls_ ? GatedSocket(std::move(tls_)) : GatedSocket(plain_->release_socket());
+  std::make_shared<WebSocketSession>(std::move(gated), worker_, endpoint, std::move(known),
                                      std::move(std::get<ConnectionLimiter::Ticket>(admission)))
       ->run(request, beast::buffers_to_string(buffer_.data()));
 }
@@ -207,7 +208,7 @@ void HttpSession::refuse(const ConnectionLimiter::Refusal& refusal, const boost:
 void HttpSession::send(http::response<http::string_body> response) {
   const bool keep_alive = response.keep_alive();
   auto message = std::make_shared<http::response<http::string_body>>(std::move(response));
-  tcp().expires_after(kHttpTimeout);
+  expires_after(kHttpTimeout);
   with_stream([this, &message, keep_alive](auto& stream) {
     http::async_write(
         stream, *message,
@@ -219,7 +220,7 @@ void HttpSession::send(http::response<http::string_body> response) {
 
 void HttpSession::on_write(bool keep_alive, boost::system::error_code ec, std::size_t /*bytes*/) {
   if (ec) {
-    tcp().close();
+    cut();
     return;
   }
   if (!keep_alive) {
@@ -231,13 +232,45 @@ void HttpSession::on_write(bool keep_alive, boost::system::error_code ec, std::s
 
 void HttpSession::close() {
   if (tls_) {
-    tcp().expires_after(kTlsShutdownTimeout);
-    tls_->async_shutdown([self = shared_from_this()](boost::system::error_code) { self->tcp().close(); });
+    expires_after(kTlsShutdownTimeout);
+    tls_->async_shutdown([self = shared_from_this()](boost::system::error_code) {
+      boost::system::error_code ignored;
+      self->socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ignored);
+      self->cut();
+    });
     return;
   }
   boost::system::error_code ignored;
-  tcp().socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ignored);
-  tcp().close();
+  socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ignored);
+  cut();
+}
+
+void HttpSession::cut() {
+  boost::system::error_code ignored;
+  socket().close(ignored);
+  if (deadline_) deadline_->cancel();
+}
+
+void HttpSession::expires_after(std::chrono::steady_clock::duration timeout) {
+  if (!deadline_) {
+    plain_->expires_after(timeout);
+    return;
+  }
+  deadline_->expires_after(timeout);
+  deadline_->async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+    if (auto self = weak.lock(); self && !ec && self->tls_) {
+      boost::system::error_code ignored;
+      self->socket().close(ignored);  // the pending operation fails: its handler ends the session
+    }
+  });
+}
+
+void HttpSession::expires_never() {
+  if (deadline_) {
+    deadline_->cancel();
+  } else {
+    plain_->expires_never();
+  }
 }
 
 }  // namespace natsync

@@ -4,6 +4,7 @@
 // WebSocketSession on the same worker after the origin and credential checks. With
 // TLS, it first does the TLS handshake, and the upgraded connection keeps its stream.
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -41,10 +42,15 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
               unsigned version);
   void send(boost::beast::http::response<boost::beast::http::string_body> response);
   void on_write(bool keep_alive, boost::system::error_code ec, std::size_t bytes);
-  // Ends the connection; over TLS after a close_notify exchange (bounded in time).
+  // Ends the connection politely (over TLS with a close_notify first).
   void close();
-  // The TCP layer, whose timer bounds every read and write (and the TLS handshake).
-  boost::beast::tcp_stream& tcp() { return tls_ ? tls_->next_layer() : *plain_; }
+  // Ends it at once.
+  void cut();
+  boost::asio::ip::tcp::socket& socket() { return tls_ ? tls_->socket() : plain_->socket(); }
+  // Bounds the next reads and writes (and the TLS handshake): past it, the connection
+  // is cut. plain_ has a timer of its own; a TLS connection uses deadline_.
+  void expires_after(std::chrono::steady_clock::duration timeout);
+  void expires_never();
   // Runs `f` with the stream HTTP is read from and written to: TLS or plain.
   template <class F>
   void with_stream(F&& f) {
@@ -55,8 +61,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     }
   }
 
-  std::optional<boost::beast::tcp_stream> plain_;  // a plain connection, or
-  std::unique_ptr<GatedSocket::TlsStream> tls_;    // a TLS one
+  std::optional<boost::beast::tcp_stream> plain_;      // a plain connection, or
+  std::unique_ptr<TlsSocket> tls_;                     // a TLS one,
+  std::optional<boost::asio::steady_timer> deadline_;  // with its deadline
   Worker& worker_;
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;

@@ -1,6 +1,9 @@
 #include "transport/worker.hpp"
 
+#include <pthread.h>
+
 #include <algorithm>
+#include <csignal>
 #include <vector>
 
 #include "transport/websocket_session.hpp"
@@ -37,6 +40,14 @@ Worker::~Worker() { stop(); }
 void Worker::start() {
   schedule_sweep();
   thread_ = std::thread([this] {
+    // OpenSSL writes TLS connections' records with write(2), which raises SIGPIPE when
+    // the peer is gone, and SIGPIPE kills the process by default. Blocked on this
+    // thread, the write just fails with EPIPE, without changing the signal's handling
+    // for the rest of an embedding application.
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
     for (;;) {
       try {
         // Run what is ready, then write what it queued (corking): everything that

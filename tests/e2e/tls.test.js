@@ -89,6 +89,36 @@ test('plain HTTP and garbage on the TLS port get no HTTP answer (at most a TLS a
   fs.rmSync(cert.dir, { recursive: true, force: true });
 });
 
+test('clients that vanish mid-handshake, right after it, or while being written to do not hurt the server', async () => {
+  const cert = makeCertificate();
+  const server = await startServer(tlsEnv(cert, { WS_MESSAGE_RATE: '0' }), { single: true });
+  // Gone as soon as the handshake is done: the server's session tickets (TLS 1.3) and
+  // its answers meet a closed socket (EPIPE: it must not be a SIGPIPE).
+  await Promise.all(Array.from({ length: 100 }, (_, i) => new Promise((resolve) => {
+    const socket = tls.connect({ port: server.port, host: '127.0.0.1', ca: cert.pem }, () => {
+      if (i % 2) socket.write('GET /api/sync/status HTTP/1.1\r\nHost: x\r\n\r\n');
+      socket.destroy();
+      resolve();
+    });
+    socket.on('error', resolve);
+  })));
+  // Gone in the middle of the handshake.
+  for (let i = 0; i < 20; i++) await rawExchange(server.port, Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01]), 50);
+  // Gone while a burst is being written to it.
+  const victim = await Client.open(`${server.ws}?user_id=victim`, { ca: cert.pem });
+  await victim.request({ type: 'subscribe', topic: 'burst' });
+  const publisher = await Client.open(`${server.ws}?user_id=pub`, { ca: cert.pem });
+  await publisher.next('connect');
+  for (let i = 0; i < 2000; i++) publisher.send({ type: 'sync', topic: 'burst', data: 'y'.repeat(500) });
+  victim.ws._socket.destroy();
+  const status = await request(`${server.http}/api/sync/status`, { ca: cert.pem });
+  assert.equal(status.status, 200);
+  await waitFor(async () => (await request(`${server.http}/api/sync/status`, { ca: cert.pem })).json.connections === 1);
+  await publisher.close();
+  await server.stopClean();
+  fs.rmSync(cert.dir, { recursive: true, force: true });
+});
+
 test('TLS settings are checked at start: one missing, unreadable, not PEM, or a key of another certificate exit 2', () => {
   const a = makeCertificate();
   const b = makeCertificate();

@@ -1,6 +1,9 @@
 #include "transport/gated_socket.hpp"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
+
+#include <csignal>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/read.hpp>
@@ -40,13 +43,18 @@ struct Pair {
     if (!tls) {
       server = std::make_unique<GatedSocket>(std::move(accepted));
     } else {
+      // OpenSSL writes with write(2): a peer that is gone must give EPIPE, not SIGPIPE
+      // (the server's workers block it the same way).
+      sigset_t pipe;
+      sigemptyset(&pipe);
+      sigaddset(&pipe, SIGPIPE);
+      pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
       certificate = std::make_unique<natsync::testing::TestCertificate>();
       server_tls = std::make_unique<TlsContext>(certificate->cert_file(), certificate->key_file());
-      auto stream = std::make_unique<GatedSocket::TlsStream>(boost::beast::tcp_stream(std::move(accepted)),
-                                                             *server_tls->current());
+      auto stream = std::make_unique<TlsSocket>(std::move(accepted), server_tls->current()->native_handle());
       tls_client = std::make_unique<asio::ssl::stream<tcp::socket&>>(client, client_tls);
       int done = 0;
-      stream->async_handshake(asio::ssl::stream_base::server, [&](boost::system::error_code ec) {
+      stream->async_handshake([&](boost::system::error_code ec) {
         EXPECT_FALSE(ec) << ec.message();
         ++done;
       });

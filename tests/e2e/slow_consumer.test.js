@@ -27,8 +27,11 @@ const RATE = 200;          // messages a second to the topic
 const SECONDS = 6;
 const PAYLOAD = 'x'.repeat(4000);
 // The bound this test asserts: healthy p99 with 10% frozen within 2x the baseline's p99
-// plus 20 ms (2-core CI machines share their cores with this very client).
-const bound = (baseline) => 2 * baseline + 20;
+// plus 20 ms (2-core CI machines share their cores with this very client). Under the
+// sanitizers every byte the frozen connections' queues take costs several times more
+// CPU, so there the slack is 60 ms: that run is about memory safety, the Release one
+// about latency.
+const bound = (baseline) => 2 * baseline + (process.env.NATSYNC_SANITIZED ? 60 : 20);
 
 const percentile = (values, p) => {
   const sorted = [...values].sort((a, b) => a - b);

@@ -2,6 +2,8 @@
 
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/verb.hpp>
+#include <boost/url/parse.hpp>
+#include <charconv>
 
 #include "protocol/server_message.hpp"
 
@@ -33,19 +35,24 @@ std::string status_json(const NodeStatus& status) {
            std::to_string(broker.cluster_connections) + R"(},"broker_subscriptions":)" +
            std::to_string(broker.subscriptions);
   }
+  if (status.history_messages)
+    out += R"(,"history":{"messages":)" + std::to_string(*status.history_messages) + "}";
   return out + "}";
 }
 
 std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
+
+// GET /api/sync/history: messages per page, by default and at most.
+constexpr std::size_t kDefaultHistoryLimit = 100;
+constexpr std::size_t kMaxHistoryLimit = 1000;
 
 struct Route {
   std::string_view path;
   http::verb method;
 };
 constexpr Route kRoutes[] = {
-    {"/api/sync/publish", http::verb::post},
-    {"/api/sync/broadcast", http::verb::post},
-    {"/api/sync/status", http::verb::get},
+    {"/api/sync/publish", http::verb::post}, {"/api/sync/broadcast", http::verb::post},
+    {"/api/sync/status", http::verb::get},   {"/api/sync/history", http::verb::get},
     {"/healthz", http::verb::get},
 };
 
@@ -95,6 +102,8 @@ HttpResponse RestApi::handle(const HttpRequest& request, MessageParser& parser) 
     response = json_response(http::status::ok, R"({"status":"ok"})", version, keep_alive);
   } else if (path == "/api/sync/status") {
     response = json_response(http::status::ok, status_json(node_.status()), version, keep_alive);
+  } else if (path == "/api/sync/history") {
+    response = history(request);
   } else {
     response = publish(request, parser,
                        path == "/api/sync/broadcast" ? PublishKind::broadcast : PublishKind::topic_or_user);
@@ -108,20 +117,71 @@ HttpResponse RestApi::handle(const HttpRequest& request, MessageParser& parser) 
   return response;
 }
 
+std::optional<HttpResponse> RestApi::refuse_caller(const HttpRequest& request) const {
+  if (auth_.rest_caller_accepted(request[http::field::authorization], request["X-API-Key"],
+                                 std::chrono::system_clock::now())) {
+    return std::nullopt;
+  }
+  const bool gave_key = !request[http::field::authorization].empty() || !request["X-API-Key"].empty();
+  return make_error_response(
+      gave_key ? http::status::forbidden : http::status::unauthorized,
+      gave_key ? "forbidden" : "unauthorized",
+      gave_key ? "neither the API key nor a token with the admin role"
+               : "this endpoint needs Authorization: Bearer <SYNC_API_KEY or a JWT with the "
+                 "admin role>, or X-API-Key",
+      request.version(), request.keep_alive());
+}
+
+HttpResponse RestApi::history(const HttpRequest& request) const {
+  const auto version = request.version();
+  const bool keep_alive = request.keep_alive();
+  if (auto refusal = refuse_caller(request)) return std::move(*refusal);
+  const auto bad = [&](std::string_view message) {
+    return make_error_response(http::status::bad_request, "invalid_message", message, version, keep_alive);
+  };
+  auto url = boost::urls::parse_origin_form(request.target());
+  if (!url) return bad("the request target is not a valid URL");
+  std::string topic;
+  std::uint64_t since = 0;
+  std::size_t limit = kDefaultHistoryLimit;
+  const auto number = [](std::string_view text, auto& out) {
+    const auto* end = text.data() + text.size();
+    auto [ptr, ec] = std::from_chars(text.data(), end, out);
+    return ec == std::errc() && ptr == end;
+  };
+  for (const auto& param : url->params()) {
+    if (param.key == "topic") {
+      topic = param.value;
+    } else if (param.key == "since" && !number(param.value, since)) {
+      return bad("'since' must be an offset (a whole number >= 0)");
+    } else if (param.key == "limit" &&
+               (!number(param.value, limit) || limit == 0 || limit > kMaxHistoryLimit)) {
+      return bad("'limit' must be a whole number from 1 to " + std::to_string(kMaxHistoryLimit));
+    }
+  }
+  if (const char* why = topic_error(topic)) return bad(std::string("'topic': ") + why);
+  auto* store = node_.history();
+  if (store == nullptr || !store->durable(topic)) {
+    return make_error_response(http::status::not_found, "not_durable",
+                               "this topic keeps no history: it matches no DURABLE_TOPICS pattern", version,
+                               keep_alive);
+  }
+  const auto page = store->read(topic, since, limit, std::chrono::steady_clock::now());
+  std::string body = R"({"topic":)" + json_quote(topic) + R"(,"offset":)" +
+                     std::to_string(page.position.offset) + R"(,"epoch":)" + json_quote(page.position.epoch) +
+                     R"(,"messages":[)";
+  for (std::size_t i = 0; i < page.frames.size(); ++i) {
+    if (i != 0) body.push_back(',');
+    body.append(page.frames[i]->payload());
+  }
+  body.append("]}");
+  return json_response(http::status::ok, std::move(body), version, keep_alive);
+}
+
 HttpResponse RestApi::publish(const HttpRequest& request, MessageParser& parser, PublishKind kind) const {
   const auto version = request.version();
   const bool keep_alive = request.keep_alive();
-  if (!auth_.rest_caller_accepted(request[http::field::authorization], request["X-API-Key"],
-                                  std::chrono::system_clock::now())) {
-    const bool gave_key = !request[http::field::authorization].empty() || !request["X-API-Key"].empty();
-    return make_error_response(
-        gave_key ? http::status::forbidden : http::status::unauthorized,
-        gave_key ? "forbidden" : "unauthorized",
-        gave_key ? "neither the API key nor a token with the admin role"
-                 : "this endpoint needs Authorization: Bearer <SYNC_API_KEY or a JWT with the "
-                   "admin role>, or X-API-Key",
-        version, keep_alive);
-  }
+  if (auto refusal = refuse_caller(request)) return std::move(*refusal);
   auto parsed = parser.parse_publish_request(request.body(), kind);
   if (auto* err = std::get_if<ProtocolError>(&parsed)) {
     return make_error_response(http::status::bad_request, to_string(err->code), err->message, version,
@@ -134,8 +194,16 @@ HttpResponse RestApi::publish(const HttpRequest& request, MessageParser& parser,
     status = node_.publish_validated(Publication::Target::all, {}, body.data);
     reply = R"({"status":"ok"})";
   } else if (!body.topic.empty()) {
-    reply = R"({"status":"ok","topic":)" + json_quote(body.topic) + "}";
-    status = node_.publish_validated(Publication::Target::topic, std::move(body.topic), body.data);
+    reply = R"({"status":"ok","topic":)" + json_quote(body.topic);
+    StreamPosition position;
+    status =
+        node_.publish_validated(Publication::Target::topic, std::move(body.topic), body.data, 0, &position);
+    if (position.offset != 0) {
+      // A durable topic: where the message is in its history.
+      reply.append(R"(,"offset":)").append(std::to_string(position.offset));
+      reply.append(R"(,"epoch":)").append(json_quote(position.epoch));
+    }
+    reply.push_back('}');
   } else {
     reply = R"({"status":"ok","user_id":)" + json_quote(body.user_id) + "}";
     status = node_.publish_validated(Publication::Target::user, std::move(body.user_id), body.data);

@@ -1,9 +1,10 @@
 #pragma once
 // The REST endpoints: POST /api/sync/publish, POST /api/sync/broadcast,
-// GET /api/sync/status, GET /healthz. A pure request -> response function, so it is
+// GET /api/sync/status, GET /api/sync/history, GET /healthz. A pure request -> response function, so it is
 // tested without sockets and can be mounted into another HTTP server.
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <optional>
 #include <string_view>
 
 #include "auth/authenticator.hpp"
@@ -30,6 +31,9 @@ class RestApi {
 
  private:
   HttpResponse publish(const HttpRequest& request, MessageParser& parser, PublishKind kind) const;
+  HttpResponse history(const HttpRequest& request) const;
+  // The REST caller proves the API key or an admin token; nullopt if so, else the 401/403.
+  std::optional<HttpResponse> refuse_caller(const HttpRequest& request) const;
 
   Node& node_;
   const Authenticator& auth_;

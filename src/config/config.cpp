@@ -56,6 +56,8 @@ struct RawSettings {
   std::string auth_timeout = "10s";
   std::string jwt_leeway = "0s";
   std::string shutdown_timeout = "5s";
+  std::string history_size = "1000";
+  std::string history_ttl = "5m";
   std::string nats_url;
   std::string nats_reconnect_buffer = "8388608";
   std::string max_connections = "0";
@@ -189,6 +191,11 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
       "testing aid: path of a WebSocket echo endpoint (e.g. /ws/echo); unset = off");
   add("--shutdown-timeout", raw.shutdown_timeout, "SHUTDOWN_TIMEOUT",
       "longest graceful shutdown before connections are cut");
+  add("--durable-topics", config.durable_topics, "DURABLE_TOPICS",
+      "comma list of topic patterns that keep a history clients can recover from; empty = none");
+  add("--history-size", raw.history_size, "HISTORY_SIZE", "messages kept per durable topic");
+  add("--history-ttl", raw.history_ttl, "HISTORY_TTL",
+      "longest a durable topic keeps a message (Go duration)");
 
   try {
     app.parse(argc, argv);
@@ -233,6 +240,7 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
       {"MAX_TOPIC_LENGTH", raw.max_topic_length, config.max_topic_length, 1},
       {"WS_MESSAGE_RATE", raw.ws_message_rate, config.ws_message_rate, 0},
       {"WS_MESSAGE_BURST", raw.ws_message_burst, config.ws_message_burst, 1},
+      {"HISTORY_SIZE", raw.history_size, config.history_size, 1},
   };
   for (const auto& setting : sizes) {
     auto value = parse_size(setting.text);
@@ -258,6 +266,7 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
       {"AUTH_TIMEOUT", raw.auth_timeout, config.auth_timeout, hours(24), "24h"},
       {"JWT_LEEWAY", raw.jwt_leeway, config.jwt_leeway, hours(1), "1h"},
       {"SHUTDOWN_TIMEOUT", raw.shutdown_timeout, config.shutdown_timeout, hours(1), "1h"},
+      {"HISTORY_TTL", raw.history_ttl, config.history_ttl, hours(24 * 30), "720h"},
   };
   for (const auto& setting : durations) {
     auto value = parse_duration(setting.text);
@@ -272,6 +281,8 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
     setting.target = *value;
   }
   if (config.auth_timeout <= Duration::zero()) return fail("AUTH_TIMEOUT must be > 0");
+  if (config.history_ttl <= Duration::zero()) return fail("HISTORY_TTL must be > 0");
+  if (config.history_size > 1000000) return fail("HISTORY_SIZE must be at most 1000000");
   if (config.ws_ping_interval <= Duration::zero()) return fail("WS_PING_INTERVAL must be > 0");
   if (config.ws_pong_wait <= config.ws_ping_interval) {
     return fail("WS_PONG_WAIT (" + raw.ws_pong_wait + ") must be longer than WS_PING_INTERVAL (" +
@@ -345,6 +356,15 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
       return fail("JWT_PUBLIC_KEY_FILE '" + config.jwt_public_key_file + "': " + error);
     }
     config.jwt_public_key = contents.str();
+  }
+  {
+    std::string error;
+    if (!TopicPermissions::parse_list(config.durable_topics, error)) return fail("DURABLE_TOPICS: " + error);
+  }
+  if (!config.durable_topics.empty() && !config.nats_servers.empty()) {
+    return fail(
+        "DURABLE_TOPICS is not available with NATS_URL yet: history across a cluster needs JetStream "
+        "(docs/history.md); the history is standalone only for now");
   }
   if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
     return fail("TLS_CERT_FILE and TLS_KEY_FILE go together: set both (TLS) or neither (plain HTTP)");

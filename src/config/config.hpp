@@ -70,6 +70,12 @@ struct Config {
   // Testing aid (conformance suites expect an echo peer): a second WebSocket path served
   // by the same transport that echoes every message back. Empty = off.
   std::string ws_echo_path;
+  // History of durable topics (docs/history.md): comma list of NATS-style patterns
+  // (empty = no topic keeps history); per topic the last `history_size` messages, none
+  // older than `history_ttl`.
+  std::string durable_topics;
+  std::size_t history_size = 1000;
+  Duration history_ttl = std::chrono::minutes(5);
   // TLS (https:// and wss://): both set, or neither (plain HTTP).
   std::string tls_cert_file;  // PEM certificate chain, the server's certificate first
   std::string tls_key_file;   // PEM private key of that certificate

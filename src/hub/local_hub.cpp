@@ -75,7 +75,11 @@ std::size_t LocalHub::deliver(const Publication& publication) const {
     std::size_t sent = 0;
     for (auto* subscriber : list) {
       if (subscriber->id() == publication.exclude_connection) continue;
-      subscriber->deliver(publication.frame);
+      if (publication.offset != 0) {
+        subscriber->deliver_offset(publication);
+      } else {
+        subscriber->deliver(publication.frame);
+      }
       ++sent;
     }
     return sent;

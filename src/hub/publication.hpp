@@ -16,6 +16,10 @@ struct Publication {
   Frame frame;      // encoded once, shared by every recipient
   // A connection that must not receive it: the sender of a client "sync". 0 = none.
   std::uint64_t exclude_connection = 0;
+  // On a durable topic, the message's offset in its topic's history (0 = not durable):
+  // a subscriber that was just replayed that far drops it (Subscriber::deliver_offset).
+  std::uint64_t offset = 0;
+  std::string epoch{};  // of that history
 };
 
 using PublicationPtr = std::shared_ptr<const Publication>;

@@ -3,6 +3,7 @@
 // WebSocket session implements it; tests implement it with a recorder.
 #include <cstdint>
 
+#include "hub/publication.hpp"
 #include "protocol/server_message.hpp"
 
 namespace natsync {
@@ -19,6 +20,9 @@ class Subscriber {
   // the LocalHub iterates its index, so it must not add to or remove from any
   // LocalHub synchronously (defer such work with a post).
   virtual void deliver(const Frame& frame) = 0;
+  // A message of a durable topic (publication.offset != 0), which a subscriber that
+  // recovered the topic's history may already have had.
+  virtual void deliver_offset(const Publication& publication) { deliver(publication.frame); }
 
  protected:
   ~Subscriber() = default;

@@ -111,6 +111,27 @@ ParseResult<ClientMessage> MessageParser::parse_client_message(std::string_view 
       return error(ErrorCode::invalid_topic, why, msg.id);
   }
 
+  if (element since;
+      msg.type == MessageType::subscribe && obj.at_key("since").get(since) == simdjson::SUCCESS) {
+    object since_obj;
+    std::uint64_t offset = 0;
+    std::string epoch;
+    if (since.get_object().get(since_obj) != simdjson::SUCCESS) {
+      return error(ErrorCode::invalid_message, R"(field 'since' must be an object {"offset":N,"epoch":"…"})",
+                   msg.id);
+    }
+    if (since_obj.at_key("offset").get_uint64().get(offset) != simdjson::SUCCESS) {
+      return error(ErrorCode::invalid_message, "field 'since.offset' must be an integer >= 0", msg.id);
+    }
+    if (!optional_string(since_obj, "epoch", epoch, problem)) {
+      return error(ErrorCode::invalid_message, "field 'since.epoch' must be a string", msg.id);
+    }
+    if (epoch.size() > kMaxEpochLength) {
+      return error(ErrorCode::invalid_message, "field 'since.epoch' is too long", msg.id);
+    }
+    msg.since = StreamPosition{offset, std::move(epoch)};
+  }
+
   element data;
   const bool has_data = obj.at_key("data").get(data) == simdjson::SUCCESS;
   if (msg.type == MessageType::sync) {

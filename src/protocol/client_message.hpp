@@ -3,12 +3,14 @@
 // and REST request bodies. Every input is untrusted; every failure becomes a
 // ProtocolError with a code and a sentence, never an exception or a crash.
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
 
 #include "protocol/error_code.hpp"
 #include "protocol/message_type.hpp"
+#include "protocol/stream_position.hpp"
 #include "protocol/topic.hpp"
 
 namespace natsync {
@@ -20,6 +22,9 @@ struct ClientMessage {
   std::string topic;  // validated by topic rules for subscribe/unsubscribe/sync
   std::string data;   // "data" re-serialised as compact JSON; present for sync
   std::string token;  // auth: "token" or "data.token"
+  // subscribe: "since":{"offset":N,"epoch":"…"}, the last message the client has of a
+  // durable topic; it asks for everything after it.
+  std::optional<StreamPosition> since;
 };
 
 struct ProtocolError {

@@ -14,13 +14,20 @@ constexpr std::string_view kTopicMid = R"(","data":)";
 constexpr std::string_view kDirectHead = R"({"type":"data","data":)";
 }  // namespace
 
-Frame make_topic_data_frame(std::string_view topic, std::string_view data_json) {
+Frame make_topic_data_frame(std::string_view topic, std::string_view data_json,
+                            const StreamPosition* position) {
   constexpr std::string_view head = kTopicHead;
   constexpr std::string_view mid = kTopicMid;
+  std::string stream;  // ","offset":N,"epoch":"E  (between the topic and its closing quote's successor)
+  if (position != nullptr) {
+    stream.append(R"(","offset":)").append(std::to_string(position->offset)).append(R"(,"epoch":")");
+    stream.append(position->epoch);
+  }
   std::string out;
-  out.reserve(WireFrame::kMaxHeader + head.size() + topic.size() + mid.size() + data_json.size() + 1);
+  out.reserve(WireFrame::kMaxHeader + head.size() + topic.size() + stream.size() + mid.size() +
+              data_json.size() + 1);
   out.append(WireFrame::kMaxHeader, '\0');
-  out.append(head).append(topic).append(mid).append(data_json).push_back('}');
+  out.append(head).append(topic).append(stream).append(mid).append(data_json).push_back('}');
   return std::make_shared<const WireFrame>(WireFrame::Opcode::text, WireFrame::header_room, std::move(out));
 }
 
@@ -56,6 +63,19 @@ void append_id(std::string& out, std::string_view id_json) {
 std::string encode_ack(MessageType type, std::string_view topic, std::string_view id_json) {
   std::string out = R"({"type":")" + std::string(to_string(type)) + '"';
   if (!topic.empty()) out.append(R"(,"topic":)").append(json_quote(topic));
+  append_id(out, id_json);
+  out.push_back('}');
+  return out;
+}
+
+std::string encode_subscribe_ack(std::string_view topic, std::string_view id_json,
+                                 const StreamPosition* position, std::optional<bool> recovered) {
+  std::string out = R"({"type":"subscribe","topic":)" + json_quote(topic);
+  if (position != nullptr) {
+    out.append(R"(,"offset":)").append(std::to_string(position->offset));
+    out.append(R"(,"epoch":)").append(json_quote(position->epoch));
+  }
+  if (recovered) out.append(R"(,"recovered":)").append(*recovered ? "true" : "false");
   append_id(out, id_json);
   out.push_back('}');
   return out;

@@ -34,7 +34,26 @@ std::string_view to_string(PublishStatus status) {
 }
 
 PublishStatus Node::publish_validated(Publication::Target target, std::string key,
-                                      std::string_view compact_json, std::uint64_t exclude_connection) {
+                                      std::string_view compact_json, std::uint64_t exclude_connection,
+                                      StreamPosition* position) {
+  if (target == Publication::Target::topic && history_ != nullptr && history_->durable(key)) {
+    bool published = false;
+    auto stored = history_->append(
+        key, std::chrono::steady_clock::now(),
+        [&](const StreamPosition& at) { return make_topic_data_frame(key, compact_json, &at); },
+        [&](const Frame& frame, const StreamPosition& at) {
+          auto publication = std::make_shared<Publication>();
+          publication->target = target;
+          publication->frame = frame;
+          publication->key = key;
+          publication->exclude_connection = exclude_connection;
+          publication->offset = at.offset;
+          publication->epoch = at.epoch;
+          published = broker_.publish(std::move(publication));
+        });
+    if (position != nullptr) *position = std::move(stored);
+    return published ? PublishStatus::ok : PublishStatus::broker_unavailable;
+  }
   auto publication = std::make_shared<Publication>();
   publication->target = target;
   publication->frame = target == Publication::Target::topic ? make_topic_data_frame(key, compact_json)
@@ -86,6 +105,7 @@ NodeStatus Node::status() const {
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
           .count();
   status.broker = broker_.status();
+  if (history_ != nullptr) status.history_messages = history_->messages();
   return status;
 }
 

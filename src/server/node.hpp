@@ -4,10 +4,12 @@
 // Every member is thread-safe and returns without waiting for delivery.
 #include <boost/json/value.hpp>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "broker/broker.hpp"
+#include "history/history_store.hpp"
 #include "hub/connection_registry.hpp"
 
 namespace natsync {
@@ -23,11 +25,17 @@ struct NodeStatus {
   std::size_t connections = 0;  // open WebSocket connections
   std::int64_t timestamp = 0;   // unix seconds
   BrokerStatus broker;
+  std::optional<std::size_t> history_messages;  // with DURABLE_TOPICS: messages stored
 };
 
 class Node {
  public:
-  Node(Broker& broker, const ConnectionRegistry& registry) : broker_(broker), registry_(registry) {}
+  // `history`: the durable topics' history (null: no topic keeps any).
+  Node(Broker& broker, const ConnectionRegistry& registry, HistoryStore* history = nullptr)
+      : broker_(broker), registry_(registry), history_(history) {}
+
+  // The durable topics' history, or null.
+  HistoryStore* history() const { return history_; }
 
   PublishStatus publish(std::string_view topic, const boost::json::value& data);
   PublishStatus publish_to_user(std::string_view user_id, const boost::json::value& data);
@@ -41,13 +49,16 @@ class Node {
   NodeStatus status() const;
 
   // For the server's own paths, whose input is already validated: `key` checked by
-  // the topic/user rules, `compact_json` produced by our parser. Encodes once.
+  // the topic/user rules, `compact_json` produced by our parser. Encodes once. On a
+  // durable topic the message is numbered and stored first; `position` (if given) gets
+  // its offset and epoch.
   PublishStatus publish_validated(Publication::Target target, std::string key, std::string_view compact_json,
-                                  std::uint64_t exclude_connection = 0);
+                                  std::uint64_t exclude_connection = 0, StreamPosition* position = nullptr);
 
  private:
   Broker& broker_;
   const ConnectionRegistry& registry_;
+  HistoryStore* history_;
 };
 
 }  // namespace natsync

@@ -26,6 +26,15 @@ std::shared_ptr<spdlog::logger> default_logger(LogLevel level) {
   return log;
 }
 
+std::unique_ptr<HistoryStore> make_history(const Config& config) {
+  std::string error;
+  auto patterns = TopicPermissions::parse_list(config.durable_topics, error);  // checked by load_config
+  if (!patterns || patterns->empty()) return nullptr;
+  return std::make_unique<HistoryStore>(
+      HistorySettings{std::move(*patterns), config.history_size,
+                      std::chrono::duration_cast<std::chrono::steady_clock::duration>(config.history_ttl)});
+}
+
 }  // namespace
 
 Service::Service(Config config, std::shared_ptr<spdlog::logger> log)
@@ -39,8 +48,9 @@ Service::Service(Config config, std::shared_ptr<spdlog::logger> log)
       tls_(config_.tls_cert_file.empty()
                ? nullptr
                : std::make_unique<TlsContext>(config_.tls_cert_file, config_.tls_key_file)),
+      history_(make_history(config_)),
       broker_(make_broker()),
-      node_(*broker_, registry_),
+      node_(*broker_, registry_, history_.get()),
       rest_(node_, auth_, origins_),
       context_{config_, node_, *broker_, auth_, origins_, rest_, registry_, limiter_, *log_, tls_.get()} {
   for (unsigned i = 0; i < config_.worker_threads; ++i) {

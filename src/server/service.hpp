@@ -68,7 +68,8 @@ class Service {
   OriginPolicy origins_;
   ConnectionRegistry registry_;
   ConnectionLimiter limiter_;
-  std::unique_ptr<TlsContext> tls_;  // null: plain HTTP
+  std::unique_ptr<TlsContext> tls_;        // null: plain HTTP
+  std::unique_ptr<HistoryStore> history_;  // null: no DURABLE_TOPICS
   Hub hub_;
   // Declared before broker_: make_broker() sets it while broker_ is initialised.
   NatsBroker* nats_ = nullptr;  // broker_ when in multi-node mode

@@ -307,9 +307,58 @@ void WebSocketSession::handle_subscribe(const ClientMessage& message) {
   // Acked once the broker delivers the topic from every node (at once standalone).
   const bool appeared = hub.subscribe(*this, message.topic) == IndexChange::key_appeared;
   after_broker(Channel::topic, message.topic, appeared,
-               [topic = message.topic, id = message.id](WebSocketSession& self) {
-                 self.reply(encode_ack(MessageType::subscribe, topic, id));
+               [topic = message.topic, id = message.id, since = message.since](WebSocketSession& self) {
+                 self.acknowledge_subscribe(topic, id, since);
                });
+}
+
+void WebSocketSession::acknowledge_subscribe(const std::string& topic, const std::string& request_id,
+                                             const std::optional<StreamPosition>& since) {
+  auto* history = context().node.history();
+  if (history == nullptr || !history->durable(topic)) {
+    // Nothing to recover from: a "since" is answered recovered:false.
+    reply(since ? encode_subscribe_ack(topic, request_id, nullptr, false)
+                : encode_ack(MessageType::subscribe, topic, request_id));
+    return;
+  }
+  // The subscription is already in the hub, and this runs on the worker before any
+  // message published after the read below can reach it: messages up to the position
+  // read are in the replay (or were before `since`), later ones come live.
+  const auto now = steady_clock::now();
+  StreamPosition position;
+  if (since) {
+    auto recovery = history->recover(topic, *since, now);
+    position = std::move(recovery.position);
+    reply(encode_subscribe_ack(topic, request_id, &position, recovery.recovered));
+    for (const auto& frame : recovery.frames) deliver(frame);
+  } else {
+    position = history->position(topic, now);
+    reply(encode_subscribe_ack(topic, request_id, &position, std::nullopt));
+  }
+  if (position.offset == 0) return;  // nothing stored: no live copy can be a repeat
+  if (!offset_floors_) offset_floors_ = std::make_unique<std::vector<OffsetFloor>>();
+  auto& floors = *offset_floors_;
+  const auto it =
+      std::find_if(floors.begin(), floors.end(), [&](const OffsetFloor& f) { return f.topic == topic; });
+  if (it != floors.end()) {
+    it->position = std::move(position);
+  } else {
+    floors.push_back(OffsetFloor{topic, std::move(position)});
+  }
+}
+
+void WebSocketSession::deliver_offset(const Publication& publication) {
+  if (offset_floors_) {
+    auto& floors = *offset_floors_;
+    const auto it = std::find_if(floors.begin(), floors.end(),
+                                 [&](const OffsetFloor& f) { return f.topic == publication.key; });
+    if (it != floors.end()) {
+      if (it->position.epoch == publication.epoch && publication.offset <= it->position.offset) return;
+      floors.erase(it);  // live from here on
+      if (floors.empty()) offset_floors_.reset();
+    }
+  }
+  deliver(publication.frame);
 }
 
 void WebSocketSession::drop_forbidden_subscriptions() {

@@ -63,6 +63,7 @@ class WebSocketSession final : public Subscriber,
   void run(const Request& request, std::string pipelined = {});
 
   void deliver(const Frame& frame) override;
+  void deliver_offset(const Publication& publication) override;
   // Writes what deliver() queued (run by the worker's flush).
   void flush();
   void on_socket_free() override;
@@ -88,6 +89,10 @@ class WebSocketSession final : public Subscriber,
   // `request_id` is over it.
   bool within_rate(std::string_view request_id);
   void handle_subscribe(const ClientMessage& message);
+  // The subscription is in place: ack it and, on a durable topic, say where its stream
+  // stands and replay what the client missed since `since`.
+  void acknowledge_subscribe(const std::string& topic, const std::string& request_id,
+                             const std::optional<StreamPosition>& since);
   // After a re-authentication: ends the subscriptions the new token no longer allows,
   // telling the client with an unsolicited "unsubscribe" for each.
   void drop_forbidden_subscriptions();
@@ -128,7 +133,14 @@ class WebSocketSession final : public Subscriber,
   std::size_t tail_start_ = 0;  // reading into message_ from here; 0: into read_chunk_
   OutboundQueue outbound_;
   std::string user_id_;
-  SharedPermissions permissions_;     // what this connection may subscribe to and sync into
+  SharedPermissions permissions_;  // what this connection may subscribe to and sync into
+  // Durable topics just subscribed to: messages up to this offset of this epoch were
+  // in the replay or before it, so their live copies are dropped (until a later one).
+  struct OffsetFloor {
+    std::string topic;
+    StreamPosition position;
+  };
+  std::unique_ptr<std::vector<OffsetFloor>> offset_floors_;
   ConnectionLimiter::Ticket ticket_;  // this connection's places under the connection limits
   TokenBucket inbound_;               // WS_MESSAGE_RATE
   std::uint32_t refused_in_row_ = 0;  // messages refused by inbound_ since the last accepted

@@ -157,3 +157,32 @@ TEST(MessageParser, IsJsonAcceptsOneValueOfAnyTypeOnly) {
     EXPECT_FALSE(parser.is_json(bad)) << bad;
   }
 }
+
+TEST(ClientMessage, SubscribeSinceIsAnOffsetAndAnEpoch) {
+  MessageParser parser;
+  auto with = ok(parser, R"({"type":"subscribe","topic":"orders","since":{"offset":42,"epoch":"a1b2"}})");
+  ASSERT_TRUE(with.since.has_value());
+  EXPECT_EQ(with.since->offset, 42U);
+  EXPECT_EQ(with.since->epoch, "a1b2");
+  auto zero = ok(parser, R"({"type":"subscribe","topic":"orders","since":{"offset":0}})");
+  ASSERT_TRUE(zero.since.has_value());
+  EXPECT_EQ(zero.since->epoch, "");
+  EXPECT_FALSE(ok(parser, R"({"type":"subscribe","topic":"orders"})").since.has_value());
+  EXPECT_FALSE(ok(parser, R"({"type":"unsubscribe","topic":"orders","since":5})").since.has_value())
+      << "only subscribe reads it";
+  for (const auto* text : {
+           R"({"type":"subscribe","topic":"t","since":5})",
+           R"({"type":"subscribe","topic":"t","since":{}})",
+           R"({"type":"subscribe","topic":"t","since":{"offset":-1}})",
+           R"({"type":"subscribe","topic":"t","since":{"offset":1.5}})",
+           R"({"type":"subscribe","topic":"t","since":{"offset":"3"}})",
+           R"({"type":"subscribe","topic":"t","since":{"offset":1,"epoch":7}})",
+       }) {
+    EXPECT_EQ(bad(parser, text).code, ErrorCode::invalid_message) << text;
+  }
+  const std::string long_epoch = R"({"type":"subscribe","topic":"t","id":9,"since":{"offset":1,"epoch":")" +
+                                 std::string(65, 'e') + R"("}})";
+  const auto error = bad(parser, long_epoch);
+  EXPECT_EQ(error.code, ErrorCode::invalid_message);
+  EXPECT_EQ(error.id, "9");
+}

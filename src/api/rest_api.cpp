@@ -190,19 +190,31 @@ HttpResponse RestApi::publish(const HttpRequest& request, MessageParser& parser,
   auto& body = std::get<PublishRequest>(parsed);
   std::string reply;
   PublishStatus status = PublishStatus::ok;
+  if (!body.idempotency_key.empty()) {
+    auto* store = node_.history();
+    if (body.topic.empty() || store == nullptr || !store->durable(body.topic)) {
+      return make_error_response(
+          http::status::bad_request, "invalid_message",
+          "'idempotency_key' needs a durable topic (DURABLE_TOPICS): the key is remembered "
+          "in the topic's history",
+          version, keep_alive);
+    }
+  }
   if (kind == PublishKind::broadcast) {
     status = node_.publish_validated(Publication::Target::all, {}, body.data);
     reply = R"({"status":"ok"})";
   } else if (!body.topic.empty()) {
     reply = R"({"status":"ok","topic":)" + json_quote(body.topic);
     StreamPosition position;
-    status =
-        node_.publish_validated(Publication::Target::topic, std::move(body.topic), body.data, 0, &position);
+    bool duplicate = false;
+    status = node_.publish_validated(Publication::Target::topic, std::move(body.topic), body.data, 0,
+                                     &position, body.idempotency_key, &duplicate);
     if (position.offset != 0) {
       // A durable topic: where the message is in its history.
       reply.append(R"(,"offset":)").append(std::to_string(position.offset));
       reply.append(R"(,"epoch":)").append(json_quote(position.epoch));
     }
+    if (duplicate) reply.append(R"(,"duplicate":true)");  // published before, not again
     reply.push_back('}');
   } else {
     reply = R"({"status":"ok","user_id":)" + json_quote(body.user_id) + "}";

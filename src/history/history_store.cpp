@@ -49,6 +49,9 @@ std::string HistoryStore::new_epoch() {
 void HistoryStore::trim(TopicHistory& history, Clock::time_point now) const {
   while (!history.entries.empty() &&
          (history.entries.size() > settings_.size || now - history.entries.front().time > settings_.ttl)) {
+    if (!history.entries.front().idempotency_key.empty()) {
+      history.offsets_by_key.erase(history.entries.front().idempotency_key);
+    }
     history.entries.pop_front();
   }
 }
@@ -60,22 +63,29 @@ HistoryStore::TopicHistory* HistoryStore::find(Shard& shard, std::string_view to
   return &it->second;
 }
 
-StreamPosition HistoryStore::append(std::string_view topic, Clock::time_point now,
-                                    const std::function<Frame(const StreamPosition&)>& make,
-                                    const std::function<void(const Frame&, const StreamPosition&)>& publish) {
+HistoryStore::Appended HistoryStore::append(
+    std::string_view topic, Clock::time_point now, const std::function<Frame(const StreamPosition&)>& make,
+    const std::function<void(const Frame&, const StreamPosition&)>& publish,
+    std::string_view idempotency_key) {
   auto& shard = shard_for(topic);
   const std::lock_guard lock(shard.mutex);
   auto [it, created] = shard.topics.try_emplace(std::string(topic));
   auto& history = it->second;
   if (created) history.epoch = new_epoch();
+  trim(history, now);
+  if (!idempotency_key.empty()) {
+    const auto seen = history.offsets_by_key.find(std::string(idempotency_key));
+    if (seen != history.offsets_by_key.end()) return {{seen->second, history.epoch}, true};
+  }
   StreamPosition position{history.last_offset + 1, history.epoch};
   auto frame = make(position);
   history.last_offset = position.offset;
   history.last_publish = now;
-  history.entries.push_back(Entry{position.offset, now, frame});
+  history.entries.push_back(Entry{position.offset, now, frame, std::string(idempotency_key)});
+  if (!idempotency_key.empty()) history.offsets_by_key.emplace(idempotency_key, position.offset);
   trim(history, now);
   publish(frame, position);
-  return position;
+  return {std::move(position), false};
 }
 
 Recovery HistoryStore::recover(std::string_view topic, const StreamPosition& since, Clock::time_point now) {

@@ -60,12 +60,20 @@ class HistoryStore {
   // Whether `topic` keeps history.
   bool durable(std::string_view topic) const;
 
+  struct Appended {
+    StreamPosition position;
+    bool duplicate = false;  // the idempotency key was seen: nothing was appended
+  };
+
   // Numbers the next message of `topic`, makes its frame with `make` (which gets the
   // message's position), stores it, and hands it to `publish` while still holding the
-  // topic's lock, so messages reach `publish` in offset order. Returns the position.
-  StreamPosition append(std::string_view topic, Clock::time_point now,
-                        const std::function<Frame(const StreamPosition&)>& make,
-                        const std::function<void(const Frame&, const StreamPosition&)>& publish);
+  // topic's lock, so messages reach `publish` in offset order. With an
+  // `idempotency_key` that a message still in the history was published with, does
+  // nothing and returns that message's position as a duplicate.
+  Appended append(std::string_view topic, Clock::time_point now,
+                  const std::function<Frame(const StreamPosition&)>& make,
+                  const std::function<void(const Frame&, const StreamPosition&)>& publish,
+                  std::string_view idempotency_key = {});
 
   // Everything after `since` when the history still holds all of it, in the same epoch.
   // since.offset 0 (the client has seen nothing) asks for everything from offset 1,
@@ -89,12 +97,15 @@ class HistoryStore {
     std::uint64_t offset;
     Clock::time_point time;
     Frame frame;
+    std::string idempotency_key;  // empty: published without one
   };
   struct TopicHistory {
     std::string epoch;
     std::uint64_t last_offset = 0;
     Clock::time_point last_publish{};
     std::deque<Entry> entries;  // oldest first, offsets consecutive
+    // The idempotency keys of `entries` (a key is remembered while its message is kept).
+    std::unordered_map<std::string, std::uint64_t> offsets_by_key;
   };
   struct Shard {
     mutable std::mutex mutex;

@@ -51,6 +51,7 @@ bool optional_string(object obj, std::string_view key, std::string& out, std::st
 }
 
 constexpr std::size_t kMaxIdBytes = 256;
+constexpr std::size_t kMaxIdempotencyKeyBytes = 128;
 
 }  // namespace
 
@@ -163,8 +164,13 @@ ParseResult<PublishRequest> MessageParser::parse_publish_request(std::string_vie
   PublishRequest request;
   std::string problem;
   if (!optional_string(obj, "topic", request.topic, problem) ||
-      !optional_string(obj, "user_id", request.user_id, problem)) {
+      !optional_string(obj, "user_id", request.user_id, problem) ||
+      !optional_string(obj, "idempotency_key", request.idempotency_key, problem)) {
     return error(ErrorCode::invalid_message, problem);
+  }
+  if (obj.at_key("idempotency_key").error() == simdjson::SUCCESS &&
+      (request.idempotency_key.empty() || request.idempotency_key.size() > kMaxIdempotencyKeyBytes)) {
+    return error(ErrorCode::invalid_message, "'idempotency_key' must be 1-128 bytes");
   }
   element data;
   if (obj.at_key("data").get(data) != simdjson::SUCCESS) {

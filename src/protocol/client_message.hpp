@@ -38,6 +38,9 @@ struct PublishRequest {
   std::string topic;    // set for topic publishes
   std::string user_id;  // set for user publishes
   std::string data;     // compact JSON
+  // Publish once: a repeat with the same key, while the first is in its durable
+  // topic's history, is not published again. 1-128 bytes; empty = none.
+  std::string idempotency_key;
 };
 
 enum class PublishKind { topic_or_user, broadcast };

@@ -35,9 +35,10 @@ std::string_view to_string(PublishStatus status) {
 
 PublishStatus Node::publish_validated(Publication::Target target, std::string key,
                                       std::string_view compact_json, std::uint64_t exclude_connection,
-                                      StreamPosition* position) {
+                                      StreamPosition* position, std::string_view idempotency_key,
+                                      bool* duplicate) {
   if (target == Publication::Target::topic && history_ != nullptr && history_->durable(key)) {
-    bool published = false;
+    bool published = true;
     auto stored = history_->append(
         key, std::chrono::steady_clock::now(),
         [&](const StreamPosition& at) { return make_topic_data_frame(key, compact_json, &at); },
@@ -50,8 +51,10 @@ PublishStatus Node::publish_validated(Publication::Target target, std::string ke
           publication->offset = at.offset;
           publication->epoch = at.epoch;
           published = broker_.publish(std::move(publication));
-        });
-    if (position != nullptr) *position = std::move(stored);
+        },
+        idempotency_key);
+    if (position != nullptr) *position = std::move(stored.position);
+    if (duplicate != nullptr) *duplicate = stored.duplicate;
     return published ? PublishStatus::ok : PublishStatus::broker_unavailable;
   }
   auto publication = std::make_shared<Publication>();

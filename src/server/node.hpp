@@ -51,9 +51,11 @@ class Node {
   // For the server's own paths, whose input is already validated: `key` checked by
   // the topic/user rules, `compact_json` produced by our parser. Encodes once. On a
   // durable topic the message is numbered and stored first; `position` (if given) gets
-  // its offset and epoch.
+  // its offset and epoch; with an `idempotency_key` already in the topic's history it is
+  // not published again, and `duplicate` (if given) is set.
   PublishStatus publish_validated(Publication::Target target, std::string key, std::string_view compact_json,
-                                  std::uint64_t exclude_connection = 0, StreamPosition* position = nullptr);
+                                  std::uint64_t exclude_connection = 0, StreamPosition* position = nullptr,
+                                  std::string_view idempotency_key = {}, bool* duplicate = nullptr);
 
  private:
   Broker& broker_;

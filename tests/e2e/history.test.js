@@ -168,6 +168,30 @@ test('GET /api/sync/history pages stored messages with offsets; errors are clear
   await server.stopClean();
 });
 
+test('a REST publish with an idempotency_key is applied once while its message is in the history', async () => {
+  const server = await startServer(durable({ HISTORY_SIZE: '5' }), { single: true });
+  const client = await Client.open(`${server.ws}?user_id=once`);
+  await client.request({ type: 'subscribe', topic: 'orders.pay' });
+  const body = { topic: 'orders.pay', data: { amount: 10 }, idempotency_key: 'payment-4711' };
+  const first = await postJson(`${server.http}/api/sync/publish`, body);
+  const retry = await postJson(`${server.http}/api/sync/publish`, body);  // the client's retry after a timeout
+  assert.equal(first.json.duplicate, undefined);
+  assert.deepEqual([retry.status, retry.json.duplicate, retry.json.offset, retry.json.epoch],
+    [200, true, first.json.offset, first.json.epoch]);
+  await publish(server, 'orders.pay', 'next');
+  const data = [await client.next('data'), await client.next('data')];
+  assert.deepEqual(data.map((m) => m.data), [{ amount: 10 }, 'next'], 'delivered once');
+  for (const [bad, why] of [[{ ...body, idempotency_key: '' }, '1-128'], [{ ...body, idempotency_key: 'k'.repeat(129) }, '1-128'],
+    [{ ...body, idempotency_key: 5 }, 'string'], [{ ...body, topic: 'news' }, 'durable topic'],
+    [{ user_id: 'u', data: 1, idempotency_key: 'k' }, 'durable topic']]) {
+    const response = await postJson(`${server.http}/api/sync/publish`, bad);
+    assert.equal(response.status, 400, JSON.stringify(bad));
+    assert.match(response.json.error, new RegExp(why));
+  }
+  await client.close();
+  await server.stopClean();
+});
+
 test('hostile "since" values get invalid_message; the connection goes on', async () => {
   const server = await startServer(durable(), { single: true });
   const client = await Client.open(`${server.ws}?user_id=h`);

@@ -20,13 +20,20 @@ HistorySettings settings(std::string_view patterns, std::size_t size = 5, Clock:
 
 // Publishes `data` on `topic` and returns its position; `published` records the frames
 // handed on, in order.
-StreamPosition publish(HistoryStore& store, std::string_view topic, std::string_view data,
-                       Clock::time_point now, std::vector<std::string>* published = nullptr) {
+HistoryStore::Appended append(HistoryStore& store, std::string_view topic, std::string_view data,
+                              Clock::time_point now, std::vector<std::string>* published = nullptr,
+                              std::string_view idempotency_key = {}) {
   return store.append(
       topic, now, [&](const StreamPosition& at) { return make_topic_data_frame(topic, data, &at); },
       [&](const Frame& frame, const StreamPosition&) {
         if (published != nullptr) published->emplace_back(frame->payload());
-      });
+      },
+      idempotency_key);
+}
+
+StreamPosition publish(HistoryStore& store, std::string_view topic, std::string_view data,
+                       Clock::time_point now, std::vector<std::string>* published = nullptr) {
+  return append(store, topic, data, now, published).position;
 }
 
 std::vector<std::string> payloads(const std::vector<Frame>& frames) {
@@ -138,4 +145,21 @@ TEST(HistoryStore, ReadPagesFromAnOffset) {
   EXPECT_EQ(payloads(store.read("t", 3, 10, now).frames).size(), 2U);
   EXPECT_EQ(payloads(store.read("t", 0, 2, now).frames).size(), 2U);
   EXPECT_TRUE(store.read("none", 0, 10, now).frames.empty());
+}
+
+TEST(HistoryStore, AnIdempotencyKeyIsPublishedOnceWhileItsMessageIsKept) {
+  HistoryStore store(settings(">", 3));
+  const auto now = Clock::now();
+  std::vector<std::string> published;
+  const auto first = append(store, "t", "1", now, &published, "order-17");
+  EXPECT_FALSE(first.duplicate);
+  const auto again = append(store, "t", "1", now, &published, "order-17");
+  EXPECT_TRUE(again.duplicate);
+  EXPECT_EQ(again.position.offset, first.position.offset);
+  EXPECT_EQ(again.position.epoch, first.position.epoch);
+  EXPECT_EQ(published.size(), 1U) << "not handed on twice";
+  EXPECT_FALSE(append(store, "other", "1", now, &published, "order-17").duplicate) << "keys are per topic";
+  // Once its message has left the history (HISTORY_SIZE 3), the key is forgotten.
+  for (int i = 0; i < 3; ++i) publish(store, "t", "x", now);
+  EXPECT_FALSE(append(store, "t", "1", now, &published, "order-17").duplicate);
 }

@@ -21,41 +21,43 @@ TlsSocket::TlsSocket(boost::asio::ip::tcp::socket socket, SSL_CTX* context)
   SSL_set_mode(ssl_.get(), SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
 }
 
-TlsSocket::Step TlsSocket::handshake() {
+namespace {
+
+// Clears what an earlier call left (errno, OpenSSL's error queue), so that step_for
+// reads this call's failure only.
+template <class Call>
+int fresh(Call call) {
   ERR_clear_error();
   errno = 0;
-  return step_for(SSL_do_handshake(ssl_.get()));
+  return call();
+}
+
+}  // namespace
+
+TlsSocket::Step TlsSocket::handshake() {
+  return step_for(fresh([&] { return SSL_do_handshake(ssl_.get()); }));
 }
 
 TlsSocket::Step TlsSocket::read(boost::asio::mutable_buffer into) {
   std::size_t got = 0;
-  ERR_clear_error();
-  errno = 0;
-  const int result = SSL_read_ex(ssl_.get(), into.data(), into.size(), &got);
-  if (result == 1) return {Step::Kind::done, got, {}};
-  return step_for(result);
+  const int result = fresh([&] { return SSL_read_ex(ssl_.get(), into.data(), into.size(), &got); });
+  return step_for(result, got);  // `got` read after the call
 }
 
 TlsSocket::Step TlsSocket::write() {
   std::size_t sent = 0;
-  ERR_clear_error();
-  errno = 0;
-  const int result = SSL_write_ex(ssl_.get(), writing_.data(), writing_.size(), &sent);
-  if (result == 1) return {Step::Kind::done, sent, {}};
-  return step_for(result);
+  const int result = fresh([&] { return SSL_write_ex(ssl_.get(), writing_.data(), writing_.size(), &sent); });
+  return step_for(result, sent);
 }
 
 TlsSocket::Step TlsSocket::shutdown() {
-  ERR_clear_error();
-  errno = 0;
-  const int result = SSL_shutdown(ssl_.get());
+  const int result = fresh([&] { return SSL_shutdown(ssl_.get()); });
   // 0: our close_notify is sent (the peer's not yet read); 1: both. Either is enough.
-  if (result >= 0) return {Step::Kind::done, 0, {}};
-  return step_for(result);
+  return step_for(result == 0 ? 1 : result);
 }
 
-TlsSocket::Step TlsSocket::step_for(int result) {
-  if (result == 1) return {Step::Kind::done, 0, {}};
+TlsSocket::Step TlsSocket::step_for(int result, std::size_t bytes) {
+  if (result == 1) return {Step::Kind::done, bytes, {}};
   const int error = SSL_get_error(ssl_.get(), result);
   switch (error) {
     case SSL_ERROR_WANT_READ: return {Step::Kind::want_read, 0, {}};

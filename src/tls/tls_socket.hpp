@@ -112,9 +112,9 @@ class TlsSocket {
   Step read(boost::asio::mutable_buffer into);
   Step write();
   Step shutdown();
-  // Classifies `result`, what an SSL_* call returned (errno and OpenSSL's error queue
-  // cleared before the call).
-  Step step_for(int result);
+  // Classifies `result`, what an SSL_* call returned (1: done, with `bytes`), the call
+  // made through fresh() so that errno and OpenSSL's error queue are its own.
+  Step step_for(int result, std::size_t bytes = 0);
   void release_write_buffer();
 
   // Calls `attempt` until it is done or fails, waiting for the socket in between.

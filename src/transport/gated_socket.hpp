@@ -59,8 +59,8 @@ class GatedSocket {
   };
 
   explicit GatedSocket(boost::asio::ip::tcp::socket socket) : socket_(std::move(socket)) {}
-  // Plain connections pay one null pointer for TLS; a TLS one leaves socket_ unopened.
-  // A TLS connection, its handshake done (HttpSession's).
+  // A TLS connection, its handshake done (HttpSession's); socket_ stays unopened. (A
+  // plain connection pays one null pointer for TLS.)
   explicit GatedSocket(std::unique_ptr<TlsSocket> tls) : socket_(tls->get_executor()), tls_(std::move(tls)) {}
 
   executor_type get_executor() noexcept { return socket_.get_executor(); }

@@ -47,9 +47,8 @@ std::optional<QueryCredentials> read_target(std::string_view target) {
 }  // namespace
 
 HttpSession::HttpSession(boost::asio::ip::tcp::socket socket, Worker& worker, boost::asio::ssl::context* tls)
-    : worker_(worker) {
+    : deadline_(socket.get_executor()), worker_(worker) {
   if (tls != nullptr) {
-    deadline_.emplace(socket.get_executor());
     tls_ = std::make_unique<TlsSocket>(std::move(socket), tls->native_handle());
   } else {
     plain_.emplace(std::move(socket));
@@ -91,9 +90,8 @@ void HttpSession::do_read() {
 }
 
 void HttpSession::on_read(boost::system::error_code ec, std::size_t /*bytes*/) {
-  if (ec == beast::error::timeout || ec == boost::asio::error::operation_aborted ||
-      ec == boost::asio::error::connection_reset || ec == boost::asio::error::bad_descriptor ||
-      ec == boost::asio::ssl::error::stream_truncated) {
+  if (ec == boost::asio::error::operation_aborted || ec == boost::asio::error::connection_reset ||
+      ec == boost::asio::error::bad_descriptor || ec == boost::asio::ssl::error::stream_truncated) {
     cut();  // gone or stalled: no goodbye
     return;
   }
@@ -175,8 +173,9 @@ void HttpSession::upgrade(const Request& request) {
     refuse(*refusal, peer.address(), version);
     return;
   }
-  expires_never();
-  auto gated = tls_ ? GatedSocket(std::move(tls_)) : GatedSocket(plain_->release_socket());
+  deadline_.cancel();  // the WebSocket session keeps its own deadlines
+  auto gated = tls_ ? GatedSocket(std::move(tls_)) : GatedSocket(std::move(*plain_));
+  plain_.reset();
   std::make_shared<WebSocketSession>(std::move(gated), worker_, endpoint, std::move(known),
                                      std::move(std::get<ConnectionLimiter::Ticket>(admission)))
       ->run(request, beast::buffers_to_string(buffer_.data()));
@@ -248,29 +247,18 @@ void HttpSession::close() {
 void HttpSession::cut() {
   boost::system::error_code ignored;
   socket().close(ignored);
-  if (deadline_) deadline_->cancel();
+  deadline_.cancel();
 }
 
 void HttpSession::expires_after(std::chrono::steady_clock::duration timeout) {
-  if (!deadline_) {
-    plain_->expires_after(timeout);
-    return;
-  }
-  deadline_->expires_after(timeout);
-  deadline_->async_wait([weak = weak_from_this()](boost::system::error_code ec) {
-    if (auto self = weak.lock(); self && !ec && self->tls_) {
+  deadline_.expires_after(timeout);
+  deadline_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+    // Not after the upgrade: the socket then belongs to the WebSocket session.
+    if (auto self = weak.lock(); self && !ec && (self->tls_ || self->plain_)) {
       boost::system::error_code ignored;
       self->socket().close(ignored);  // the pending operation fails: its handler ends the session
     }
   });
-}
-
-void HttpSession::expires_never() {
-  if (deadline_) {
-    deadline_->cancel();
-  } else {
-    plain_->expires_never();
-  }
 }
 
 }  // namespace natsync

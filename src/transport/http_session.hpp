@@ -3,10 +3,10 @@
 // calls through RestApi, and hands a WebSocket upgrade on /ws/sync over to a
 // WebSocketSession on the same worker after the origin and credential checks. With
 // TLS, it first does the TLS handshake, and the upgraded connection keeps its stream.
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <memory>
@@ -46,11 +46,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void close();
   // Ends it at once.
   void cut();
-  boost::asio::ip::tcp::socket& socket() { return tls_ ? tls_->socket() : plain_->socket(); }
+  boost::asio::ip::tcp::socket& socket() { return tls_ ? tls_->socket() : *plain_; }
   // Bounds the next reads and writes (and the TLS handshake): past it, the connection
-  // is cut. plain_ has a timer of its own; a TLS connection uses deadline_.
+  // is cut and the pending operation fails.
   void expires_after(std::chrono::steady_clock::duration timeout);
-  void expires_never();
   // Runs `f` with the stream HTTP is read from and written to: TLS or plain.
   template <class F>
   void with_stream(F&& f) {
@@ -61,9 +60,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     }
   }
 
-  std::optional<boost::beast::tcp_stream> plain_;      // a plain connection, or
-  std::unique_ptr<TlsSocket> tls_;                     // a TLS one,
-  std::optional<boost::asio::steady_timer> deadline_;  // with its deadline
+  std::optional<boost::asio::ip::tcp::socket> plain_;  // a plain connection, or
+  std::unique_ptr<TlsSocket> tls_;                     // a TLS one
+  boost::asio::steady_timer deadline_;                 // see expires_after
   Worker& worker_;
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;

@@ -317,8 +317,7 @@ void WebSocketSession::acknowledge_subscribe(const std::string& topic, const std
   auto* history = context().node.history();
   if (history == nullptr || !history->durable(topic)) {
     // Nothing to recover from: a "since" is answered recovered:false.
-    reply(since ? encode_subscribe_ack(topic, request_id, nullptr, false)
-                : encode_ack(MessageType::subscribe, topic, request_id));
+    reply(encode_subscribe_ack(topic, request_id, nullptr, since ? std::optional(false) : std::nullopt));
     return;
   }
   // The subscription is already in the hub, and this runs on the worker before any
@@ -336,27 +335,29 @@ void WebSocketSession::acknowledge_subscribe(const std::string& topic, const std
     reply(encode_subscribe_ack(topic, request_id, &position, std::nullopt));
   }
   if (position.offset == 0) return;  // nothing stored: no live copy can be a repeat
+  if (auto* floor = find_offset_floor(topic)) {
+    floor->position = std::move(position);
+    return;
+  }
   if (!offset_floors_) offset_floors_ = std::make_unique<std::vector<OffsetFloor>>();
+  offset_floors_->push_back(OffsetFloor{topic, std::move(position)});
+}
+
+WebSocketSession::OffsetFloor* WebSocketSession::find_offset_floor(std::string_view topic) {
+  if (!offset_floors_) return nullptr;
   auto& floors = *offset_floors_;
   const auto it =
-      std::find_if(floors.begin(), floors.end(), [&](const OffsetFloor& f) { return f.topic == topic; });
-  if (it != floors.end()) {
-    it->position = std::move(position);
-  } else {
-    floors.push_back(OffsetFloor{topic, std::move(position)});
-  }
+      std::find_if(floors.begin(), floors.end(), [topic](const OffsetFloor& f) { return f.topic == topic; });
+  return it == floors.end() ? nullptr : &*it;
 }
 
 void WebSocketSession::deliver_offset(const Publication& publication) {
-  if (offset_floors_) {
+  if (auto* floor = find_offset_floor(publication.key)) {
+    if (floor->position.epoch == publication.epoch && publication.offset <= floor->position.offset) return;
+    // Live from here on.
     auto& floors = *offset_floors_;
-    const auto it = std::find_if(floors.begin(), floors.end(),
-                                 [&](const OffsetFloor& f) { return f.topic == publication.key; });
-    if (it != floors.end()) {
-      if (it->position.epoch == publication.epoch && publication.offset <= it->position.offset) return;
-      floors.erase(it);  // live from here on
-      if (floors.empty()) offset_floors_.reset();
-    }
+    floors.erase(floors.begin() + (floor - floors.data()));
+    if (floors.empty()) offset_floors_.reset();
   }
   deliver(publication.frame);
 }

@@ -141,6 +141,7 @@ class WebSocketSession final : public Subscriber,
     StreamPosition position;
   };
   std::unique_ptr<std::vector<OffsetFloor>> offset_floors_;
+  OffsetFloor* find_offset_floor(std::string_view topic);
   ConnectionLimiter::Ticket ticket_;  // this connection's places under the connection limits
   TokenBucket inbound_;               // WS_MESSAGE_RATE
   std::uint32_t refused_in_row_ = 0;  // messages refused by inbound_ since the last accepted

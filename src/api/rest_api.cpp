@@ -64,11 +64,19 @@ HttpResponse make_error_response(http::status status, std::string_view code, std
                        version, keep_alive);
 }
 
-HttpResponse RestApi::handle(const HttpRequest& request, MessageParser& parser) const {
+void RestApi::handle(const HttpRequest& request, MessageParser& parser, Respond respond) const {
   const auto path = path_of(request.target());
   const auto version = request.version();
   const bool keep_alive = request.keep_alive();
   const auto origin = request[http::field::origin];
+  // CORS: echo an allowed browser origin so pages on it may read the response.
+  if (!origin.empty() && origins_.allows(origin)) {
+    respond = [respond = std::move(respond), origin = std::string(origin)](HttpResponse response) {
+      response.set(http::field::access_control_allow_origin, origin);
+      response.set(http::field::vary, "Origin");
+      respond(std::move(response));
+    };
+  }
 
   const Route* route = nullptr;
   for (const auto& candidate : kRoutes) {
@@ -103,18 +111,15 @@ HttpResponse RestApi::handle(const HttpRequest& request, MessageParser& parser) 
   } else if (path == "/api/sync/status") {
     response = json_response(http::status::ok, status_json(node_.status()), version, keep_alive);
   } else if (path == "/api/sync/history") {
-    response = history(request);
+    history(request, std::move(respond));
+    return;
   } else {
-    response = publish(request, parser,
-                       path == "/api/sync/broadcast" ? PublishKind::broadcast : PublishKind::topic_or_user);
+    publish(request, parser,
+            path == "/api/sync/broadcast" ? PublishKind::broadcast : PublishKind::topic_or_user,
+            std::move(respond));
+    return;
   }
-
-  // CORS: echo an allowed browser origin so pages on it may read the response.
-  if (!origin.empty() && origins_.allows(origin)) {
-    response.set(http::field::access_control_allow_origin, origin);
-    response.set(http::field::vary, "Origin");
-  }
-  return response;
+  respond(std::move(response));
 }
 
 std::optional<HttpResponse> RestApi::refuse_caller(const HttpRequest& request) const {
@@ -132,12 +137,12 @@ std::optional<HttpResponse> RestApi::refuse_caller(const HttpRequest& request) c
       request.version(), request.keep_alive());
 }
 
-HttpResponse RestApi::history(const HttpRequest& request) const {
+void RestApi::history(const HttpRequest& request, Respond respond) const {
   const auto version = request.version();
   const bool keep_alive = request.keep_alive();
-  if (auto refusal = refuse_caller(request)) return std::move(*refusal);
+  if (auto refusal = refuse_caller(request)) return respond(std::move(*refusal));
   const auto bad = [&](std::string_view message) {
-    return make_error_response(http::status::bad_request, "invalid_message", message, version, keep_alive);
+    respond(make_error_response(http::status::bad_request, "invalid_message", message, version, keep_alive));
   };
   auto url = boost::urls::parse_origin_form(request.target());
   if (!url) return bad("the request target is not a valid URL");
@@ -160,74 +165,88 @@ HttpResponse RestApi::history(const HttpRequest& request) const {
     }
   }
   if (const char* why = topic_error(topic)) return bad(std::string("'topic': ") + why);
-  auto* store = node_.history();
-  if (store == nullptr || !store->durable(topic)) {
-    return make_error_response(http::status::not_found, "not_durable",
-                               "this topic keeps no history: it matches no DURABLE_TOPICS pattern", version,
-                               keep_alive);
+  if (!node_.durable(topic)) {
+    return respond(make_error_response(http::status::not_found, "not_durable",
+                                       "this topic keeps no history: it matches no DURABLE_TOPICS pattern",
+                                       version, keep_alive));
   }
-  const auto page = store->read(topic, since, limit, std::chrono::steady_clock::now());
-  std::string body = R"({"topic":)" + json_quote(topic) + R"(,"offset":)" +
-                     std::to_string(page.position.offset) + R"(,"epoch":)" + json_quote(page.position.epoch) +
-                     R"(,"messages":[)";
-  for (std::size_t i = 0; i < page.frames.size(); ++i) {
-    if (i != 0) body.push_back(',');
-    body.append(page.frames[i]->payload());
-  }
-  body.append("]}");
-  return json_response(http::status::ok, std::move(body), version, keep_alive);
+  node_.history()->read(
+      topic, since, limit,
+      [respond = std::move(respond), topic, version, keep_alive](std::optional<HistoryPage> page) {
+        if (!page) {
+          auto response = make_error_response(http::status::service_unavailable, "broker_unavailable",
+                                              "the history (JetStream) is unreachable", version, keep_alive);
+          response.set(http::field::retry_after, "1");
+          return respond(std::move(response));
+        }
+        std::string body = R"({"topic":)" + json_quote(topic) + R"(,"offset":)" +
+                           std::to_string(page->position.offset) + R"(,"epoch":)" +
+                           json_quote(page->position.epoch) + R"(,"messages":[)";
+        for (std::size_t i = 0; i < page->frames.size(); ++i) {
+          if (i != 0) body.push_back(',');
+          body.append(page->frames[i]->payload());
+        }
+        body.append("]}");
+        respond(json_response(http::status::ok, std::move(body), version, keep_alive));
+      });
 }
 
-HttpResponse RestApi::publish(const HttpRequest& request, MessageParser& parser, PublishKind kind) const {
+void RestApi::publish(const HttpRequest& request, MessageParser& parser, PublishKind kind,
+                      Respond respond) const {
   const auto version = request.version();
   const bool keep_alive = request.keep_alive();
-  if (auto refusal = refuse_caller(request)) return std::move(*refusal);
+  if (auto refusal = refuse_caller(request)) return respond(std::move(*refusal));
   auto parsed = parser.parse_publish_request(request.body(), kind);
   if (auto* err = std::get_if<ProtocolError>(&parsed)) {
-    return make_error_response(http::status::bad_request, to_string(err->code), err->message, version,
-                               keep_alive);
+    return respond(make_error_response(http::status::bad_request, to_string(err->code), err->message, version,
+                                       keep_alive));
   }
   auto& body = std::get<PublishRequest>(parsed);
+  const bool durable = !body.topic.empty() && node_.durable(body.topic);
+  if (!body.idempotency_key.empty() && !durable) {
+    return respond(
+        make_error_response(http::status::bad_request, "invalid_message",
+                            "'idempotency_key' needs a durable topic (DURABLE_TOPICS): the key is remembered "
+                            "in the topic's history",
+                            version, keep_alive));
+  }
+  const auto unavailable = [version, keep_alive](std::string_view why) {
+    // Never silently dropped: the caller learns that it did not go through everywhere.
+    auto response = make_error_response(http::status::service_unavailable, "broker_unavailable", why, version,
+                                        keep_alive);
+    response.set(http::field::retry_after, "1");
+    return response;
+  };
+  if (durable) {
+    // Answered once the message is stored: with its offset in the topic's history.
+    node_.publish_durable(
+        body.topic, body.data, 0, body.idempotency_key,
+        [respond = std::move(respond), topic = body.topic, version, keep_alive,
+         unavailable](const Stored& stored) {
+          if (!stored.ok) return respond(unavailable("not stored: the history (JetStream) is unreachable"));
+          std::string reply = R"({"status":"ok","topic":)" + json_quote(topic);
+          reply.append(R"(,"offset":)").append(std::to_string(stored.position.offset));
+          reply.append(R"(,"epoch":)").append(json_quote(stored.position.epoch));
+          if (stored.duplicate) reply.append(R"(,"duplicate":true)");  // published before, not again
+          reply.push_back('}');
+          respond(json_response(http::status::ok, std::move(reply), version, keep_alive));
+        });
+    return;
+  }
   std::string reply;
   PublishStatus status = PublishStatus::ok;
-  if (!body.idempotency_key.empty()) {
-    auto* store = node_.history();
-    if (body.topic.empty() || store == nullptr || !store->durable(body.topic)) {
-      return make_error_response(
-          http::status::bad_request, "invalid_message",
-          "'idempotency_key' needs a durable topic (DURABLE_TOPICS): the key is remembered "
-          "in the topic's history",
-          version, keep_alive);
-    }
-  }
   if (kind == PublishKind::broadcast) {
     status = node_.publish_validated(Publication::Target::all, {}, body.data);
     reply = R"({"status":"ok"})";
   } else if (!body.topic.empty()) {
-    reply = R"({"status":"ok","topic":)" + json_quote(body.topic);
-    StreamPosition position;
-    bool duplicate = false;
-    status = node_.publish_validated(Publication::Target::topic, std::move(body.topic), body.data, 0,
-                                     &position, body.idempotency_key, &duplicate);
-    if (position.offset != 0) {
-      // A durable topic: where the message is in its history.
-      reply.append(R"(,"offset":)").append(std::to_string(position.offset));
-      reply.append(R"(,"epoch":)").append(json_quote(position.epoch));
-    }
-    if (duplicate) reply.append(R"(,"duplicate":true)");  // published before, not again
-    reply.push_back('}');
+    reply = R"({"status":"ok","topic":)" + json_quote(body.topic) + "}";
+    status = node_.publish_validated(Publication::Target::topic, std::move(body.topic), body.data);
   } else {
     reply = R"({"status":"ok","user_id":)" + json_quote(body.user_id) + "}";
     status = node_.publish_validated(Publication::Target::user, std::move(body.user_id), body.data);
   }
-  if (status == PublishStatus::broker_unavailable) {
-    // Never silently dropped: the caller learns that other nodes did not get it.
-    auto response = make_error_response(http::status::service_unavailable, "broker_unavailable",
-                                        to_string(status), version, keep_alive);
-    response.set(http::field::retry_after, "1");
-    return response;
-  }
-  return json_response(http::status::ok, std::move(reply), version, keep_alive);
+  if (status == PublishStatus::broker_unavailable) return respond(unavailable(to_string(status)));
+  respond(json_response(http::status::ok, std::move(reply), version, keep_alive));
 }
 
 }  // namespace natsync

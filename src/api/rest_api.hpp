@@ -1,9 +1,11 @@
 #pragma once
 // The REST endpoints: POST /api/sync/publish, POST /api/sync/broadcast,
-// GET /api/sync/status, GET /api/sync/history, GET /healthz. A pure request -> response function, so it is
-// tested without sockets and can be mounted into another HTTP server.
+// GET /api/sync/status, GET /api/sync/history, GET /healthz. A request -> response function
+// (the response may come later, from the history), so it is tested without sockets and can be
+// mounted into another HTTP server.
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <functional>
 #include <optional>
 #include <string_view>
 
@@ -26,12 +28,15 @@ class RestApi {
   RestApi(Node& node, const Authenticator& auth, const OriginPolicy& origins)
       : node_(node), auth_(auth), origins_(origins) {}
 
-  // Answers one request; never throws. `parser` is the calling thread's.
-  HttpResponse handle(const HttpRequest& request, MessageParser& parser) const;
+  // Gets the response to one request; never throws. `parser` is the calling thread's.
+  // `respond` runs exactly once: before handle returns, or later on another thread when
+  // the answer waits for the history (JetStream: durable publishes, history reads).
+  using Respond = std::function<void(HttpResponse)>;
+  void handle(const HttpRequest& request, MessageParser& parser, Respond respond) const;
 
  private:
-  HttpResponse publish(const HttpRequest& request, MessageParser& parser, PublishKind kind) const;
-  HttpResponse history(const HttpRequest& request) const;
+  void publish(const HttpRequest& request, MessageParser& parser, PublishKind kind, Respond respond) const;
+  void history(const HttpRequest& request, Respond respond) const;
   // The REST caller proves the API key or an admin token; nullopt if so, else the 401/403.
   std::optional<HttpResponse> refuse_caller(const HttpRequest& request) const;
 

@@ -58,6 +58,7 @@ struct RawSettings {
   std::string shutdown_timeout = "5s";
   std::string history_size = "1000";
   std::string history_ttl = "5m";
+  std::string history_replicas = "1";
   std::string nats_url;
   std::string nats_reconnect_buffer = "8388608";
   std::string max_connections = "0";
@@ -196,6 +197,8 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
   add("--history-size", raw.history_size, "HISTORY_SIZE", "messages kept per durable topic");
   add("--history-ttl", raw.history_ttl, "HISTORY_TTL",
       "longest a durable topic keeps a message (Go duration)");
+  add("--history-replicas", raw.history_replicas, "HISTORY_REPLICAS",
+      "with NATS_URL: replicas of the JetStream stream that holds the history (1-5)");
 
   try {
     app.parse(argc, argv);
@@ -241,6 +244,7 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
       {"WS_MESSAGE_RATE", raw.ws_message_rate, config.ws_message_rate, 0},
       {"WS_MESSAGE_BURST", raw.ws_message_burst, config.ws_message_burst, 1},
       {"HISTORY_SIZE", raw.history_size, config.history_size, 1},
+      {"HISTORY_REPLICAS", raw.history_replicas, config.history_replicas, 1},
   };
   for (const auto& setting : sizes) {
     auto value = parse_size(setting.text);
@@ -283,6 +287,7 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
   if (config.auth_timeout <= Duration::zero()) return fail("AUTH_TIMEOUT must be > 0");
   if (config.history_ttl <= Duration::zero()) return fail("HISTORY_TTL must be > 0");
   if (config.history_size > 1000000) return fail("HISTORY_SIZE must be at most 1000000");
+  if (config.history_replicas > 5) return fail("HISTORY_REPLICAS must be from 1 to 5 (JetStream's limit)");
   if (config.ws_ping_interval <= Duration::zero()) return fail("WS_PING_INTERVAL must be > 0");
   if (config.ws_pong_wait <= config.ws_ping_interval) {
     return fail("WS_PONG_WAIT (" + raw.ws_pong_wait + ") must be longer than WS_PING_INTERVAL (" +
@@ -360,11 +365,6 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
   {
     std::string error;
     if (!TopicPermissions::parse_list(config.durable_topics, error)) return fail("DURABLE_TOPICS: " + error);
-  }
-  if (!config.durable_topics.empty() && !config.nats_servers.empty()) {
-    return fail(
-        "DURABLE_TOPICS is not available with NATS_URL yet: history across a cluster needs JetStream "
-        "(docs/history.md); the history is standalone only for now");
   }
   if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
     return fail("TLS_CERT_FILE and TLS_KEY_FILE go together: set both (TLS) or neither (plain HTTP)");

@@ -76,6 +76,9 @@ struct Config {
   std::string durable_topics;
   std::size_t history_size = 1000;
   Duration history_ttl = std::chrono::minutes(5);
+  // With NATS_URL the history is a JetStream stream with this many replicas (1-5; 3 on a
+  // 3-server JetStream cluster keeps it through the loss of one server).
+  std::size_t history_replicas = 1;
   // TLS (https:// and wss://): both set, or neither (plain HTTP).
   std::string tls_cert_file;  // PEM certificate chain, the server's certificate first
   std::string tls_key_file;   // PEM private key of that certificate

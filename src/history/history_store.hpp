@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "auth/topic_permissions.hpp"
+#include "history/history.hpp"
 #include "protocol/stream_position.hpp"
 #include "protocol/wire_frame.hpp"
 
@@ -36,19 +37,6 @@ struct HistorySettings {
   std::vector<TopicPattern> durable_topics;   // empty: no topic keeps history
   std::size_t size = 0;                       // messages kept per topic
   std::chrono::steady_clock::duration ttl{};  // and for at most this long
-};
-
-// What a resubscription "since" a position gets.
-struct Recovery {
-  bool recovered = false;     // true: `frames` are exactly the messages after `since`
-  StreamPosition position;    // the topic's last offset now (offset 0: nothing yet)
-  std::vector<Frame> frames;  // the missed messages, oldest first; empty unless recovered
-};
-
-// A page of stored messages (GET /api/sync/history).
-struct HistoryPage {
-  StreamPosition position;  // the topic's last offset now
-  std::vector<Frame> frames;
 };
 
 class HistoryStore {

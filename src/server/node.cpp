@@ -34,33 +34,28 @@ std::string_view to_string(PublishStatus status) {
 }
 
 PublishStatus Node::publish_validated(Publication::Target target, std::string key,
-                                      std::string_view compact_json, std::uint64_t exclude_connection,
-                                      StreamPosition* position, std::string_view idempotency_key,
-                                      bool* duplicate) {
-  const auto publish = [&](Frame frame, const StreamPosition* at) {
-    auto publication = std::make_shared<Publication>();
-    publication->target = target;
-    publication->frame = std::move(frame);
-    publication->key = key;
-    publication->exclude_connection = exclude_connection;
-    if (at != nullptr) {
-      publication->offset = at->offset;
-      publication->epoch = at->epoch;
-    }
-    return broker_.publish(std::move(publication)) ? PublishStatus::ok : PublishStatus::broker_unavailable;
-  };
-  if (target != Publication::Target::topic) return publish(make_direct_data_frame(compact_json), nullptr);
-  if (history_ == nullptr || !history_->durable(key))
-    return publish(make_topic_data_frame(key, compact_json), nullptr);
-  // A durable topic: numbered and stored, then published, under the topic's lock.
-  auto status = PublishStatus::ok;
-  auto stored = history_->append(
-      key, std::chrono::steady_clock::now(),
-      [&](const StreamPosition& at) { return make_topic_data_frame(key, compact_json, &at); },
-      [&](const Frame& frame, const StreamPosition& at) { status = publish(frame, &at); }, idempotency_key);
-  if (position != nullptr) *position = std::move(stored.position);
-  if (duplicate != nullptr) *duplicate = stored.duplicate;
-  return status;
+                                      std::string_view compact_json, std::uint64_t exclude_connection) {
+  if (target == Publication::Target::topic && durable(key)) {
+    // Answered inline standalone; with JetStream, later (and not waited for here).
+    auto status = std::make_shared<PublishStatus>(PublishStatus::ok);
+    publish_durable(key, compact_json, exclude_connection, {}, [status](const Stored& stored) {
+      if (!stored.ok) *status = PublishStatus::broker_unavailable;
+    });
+    return *status;
+  }
+  auto publication = std::make_shared<Publication>();
+  publication->target = target;
+  publication->frame = target == Publication::Target::topic ? make_topic_data_frame(key, compact_json)
+                                                            : make_direct_data_frame(compact_json);
+  publication->key = std::move(key);
+  publication->exclude_connection = exclude_connection;
+  return broker_.publish(std::move(publication)) ? PublishStatus::ok : PublishStatus::broker_unavailable;
+}
+
+void Node::publish_durable(const std::string& topic, std::string_view compact_json,
+                           std::uint64_t exclude_connection, std::string_view idempotency_key,
+                           History::PublishDone done) {
+  history_->publish(topic, compact_json, exclude_connection, idempotency_key, std::move(done));
 }
 
 PublishStatus Node::publish_json(std::string_view topic, std::string_view data_json) {

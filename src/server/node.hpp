@@ -9,7 +9,7 @@
 #include <string_view>
 
 #include "broker/broker.hpp"
-#include "history/history_store.hpp"
+#include "history/history.hpp"
 #include "hub/connection_registry.hpp"
 
 namespace natsync {
@@ -31,11 +31,13 @@ struct NodeStatus {
 class Node {
  public:
   // `history`: the durable topics' history (null: no topic keeps any).
-  Node(Broker& broker, const ConnectionRegistry& registry, HistoryStore* history = nullptr)
+  Node(Broker& broker, const ConnectionRegistry& registry, History* history = nullptr)
       : broker_(broker), registry_(registry), history_(history) {}
 
   // The durable topics' history, or null.
-  HistoryStore* history() const { return history_; }
+  History* history() const { return history_; }
+  // Whether `topic` keeps history.
+  bool durable(std::string_view topic) const { return history_ != nullptr && history_->durable(topic); }
 
   PublishStatus publish(std::string_view topic, const boost::json::value& data);
   PublishStatus publish_to_user(std::string_view user_id, const boost::json::value& data);
@@ -49,18 +51,24 @@ class Node {
   NodeStatus status() const;
 
   // For the server's own paths, whose input is already validated: `key` checked by
-  // the topic/user rules, `compact_json` produced by our parser. Encodes once. On a
-  // durable topic the message is numbered and stored first; `position` (if given) gets
-  // its offset and epoch; with an `idempotency_key` already in the topic's history it is
-  // not published again, and `duplicate` (if given) is set.
+  // the topic/user rules, `compact_json` produced by our parser. Encodes once. A message
+  // on a durable topic is handed to the history (publish_durable) without waiting: ok
+  // then means "handed over"; with NATS, a failure to store it is logged.
   PublishStatus publish_validated(Publication::Target target, std::string key, std::string_view compact_json,
-                                  std::uint64_t exclude_connection = 0, StreamPosition* position = nullptr,
-                                  std::string_view idempotency_key = {}, bool* duplicate = nullptr);
+                                  std::uint64_t exclude_connection = 0);
+
+  // A message on a durable topic (`topic` valid, `compact_json` ours): numbered, stored
+  // and delivered; `done` learns its position, or that it was a duplicate of an
+  // `idempotency_key` still remembered, or that the history is unreachable. `done` runs
+  // once, inline (standalone) or on another thread (JetStream).
+  void publish_durable(const std::string& topic, std::string_view compact_json,
+                       std::uint64_t exclude_connection, std::string_view idempotency_key,
+                       History::PublishDone done);
 
  private:
   Broker& broker_;
   const ConnectionRegistry& registry_;
-  HistoryStore* history_;
+  History* history_;
 };
 
 }  // namespace natsync

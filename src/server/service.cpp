@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 #include <thread>
 
+#include "history/memory_history.hpp"
 #include "transport/http_session.hpp"
 #include "transport/listener.hpp"
 #include "transport/worker.hpp"
@@ -26,15 +27,6 @@ std::shared_ptr<spdlog::logger> default_logger(LogLevel level) {
   return log;
 }
 
-std::unique_ptr<HistoryStore> make_history(const Config& config) {
-  std::string error;
-  auto patterns = TopicPermissions::parse_list(config.durable_topics, error);  // checked by load_config
-  if (!patterns || patterns->empty()) return nullptr;
-  return std::make_unique<HistoryStore>(
-      HistorySettings{std::move(*patterns), config.history_size,
-                      std::chrono::duration_cast<std::chrono::steady_clock::duration>(config.history_ttl)});
-}
-
 }  // namespace
 
 Service::Service(Config config, std::shared_ptr<spdlog::logger> log)
@@ -48,8 +40,8 @@ Service::Service(Config config, std::shared_ptr<spdlog::logger> log)
       tls_(config_.tls_cert_file.empty()
                ? nullptr
                : std::make_unique<TlsContext>(config_.tls_cert_file, config_.tls_key_file)),
-      history_(make_history(config_)),
       broker_(make_broker()),
+      history_(make_history()),
       node_(*broker_, registry_, history_.get()),
       rest_(node_, auth_, origins_),
       context_{config_, node_, *broker_, auth_, origins_, rest_, registry_, limiter_, *log_, tls_.get()} {
@@ -74,6 +66,25 @@ std::unique_ptr<Broker> Service::make_broker() {
   return broker;
 }
 
+std::unique_ptr<History> Service::make_history() {
+  std::string error;
+  auto patterns = TopicPermissions::parse_list(config_.durable_topics, error);  // checked by load_config
+  if (!patterns || patterns->empty()) return nullptr;
+  HistorySettings settings{
+      std::move(*patterns), config_.history_size,
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(config_.history_ttl)};
+  if (config_.nats_servers.empty()) return std::make_unique<MemoryHistory>(std::move(settings), *broker_);
+  JetStreamSettings jetstream;
+  jetstream.servers = config_.nats_servers;
+  jetstream.subject_prefix = config_.nats_subject_prefix;
+  jetstream.node_id = config_.node_id;
+  jetstream.history = std::move(settings);
+  jetstream.replicas = static_cast<int>(config_.history_replicas);
+  auto history = std::make_unique<JetStreamHistory>(std::move(jetstream), hub_, *log_);
+  jetstream_ = history.get();
+  return history;
+}
+
 void Service::start(bool listen) {
   if (listen) {
     boost::system::error_code ec;
@@ -92,6 +103,7 @@ void Service::start(bool listen) {
     }
   }
   if (nats_) nats_->start();
+  if (jetstream_) jetstream_->start();
   for (auto& worker : workers_) worker->start();
   running_ = true;
 
@@ -126,6 +138,7 @@ void Service::stop() {
     log_->warn("shutdown timeout: cutting {} connections that did not close", registry_.connections());
   }
   // Before the workers go: nothing from NATS may be dispatched to them after this.
+  if (jetstream_) jetstream_->stop();
   if (nats_) nats_->stop();
   for (auto& worker : workers_) worker->stop();
   log_->info("stopped");

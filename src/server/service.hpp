@@ -14,6 +14,7 @@
 #include "broker/local_broker.hpp"
 #include "broker/nats_broker.hpp"
 #include "config/config.hpp"
+#include "history/jetstream_history.hpp"
 #include "hub/hub.hpp"
 #include "transport/server_context.hpp"
 
@@ -60,6 +61,7 @@ class Service {
 
  private:
   std::unique_ptr<Broker> make_broker();
+  std::unique_ptr<History> make_history();
   Worker& next_worker();
 
   Config config_;
@@ -68,12 +70,14 @@ class Service {
   OriginPolicy origins_;
   ConnectionRegistry registry_;
   ConnectionLimiter limiter_;
-  std::unique_ptr<TlsContext> tls_;        // null: plain HTTP
-  std::unique_ptr<HistoryStore> history_;  // null: no DURABLE_TOPICS
+  std::unique_ptr<TlsContext> tls_;  // null: plain HTTP
   Hub hub_;
   // Declared before broker_: make_broker() sets it while broker_ is initialised.
   NatsBroker* nats_ = nullptr;  // broker_ when in multi-node mode
   std::unique_ptr<Broker> broker_;
+  // Declared before history_, which make_history() sets it while initialising.
+  JetStreamHistory* jetstream_ = nullptr;  // history_ when durable topics live in JetStream
+  std::unique_ptr<History> history_;       // null: no DURABLE_TOPICS
   Node node_;
   RestApi rest_;
   ServerContext context_;

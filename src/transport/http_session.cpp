@@ -1,5 +1,6 @@
 #include "transport/http_session.hpp"
 
+#include <boost/asio/dispatch.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/http/read.hpp>
@@ -123,7 +124,13 @@ void HttpSession::serve(const Request& request) {
     upgrade(request);
     return;
   }
-  send(worker_.context().rest.handle(request, worker_.parser()));
+  worker_.context().rest.handle(
+      request, worker_.parser(),
+      [self = shared_from_this(), executor = worker_.io_context().get_executor()](HttpResponse response) {
+        // Inline for most requests; posted when the history answered.
+        boost::asio::dispatch(
+            executor, [self, response = std::move(response)]() mutable { self->send(std::move(response)); });
+      });
 }
 
 void HttpSession::upgrade(const Request& request) {

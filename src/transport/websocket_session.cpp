@@ -259,6 +259,7 @@ void WebSocketSession::handle(ClientMessage& message) {
   switch (message.type) {
     case MessageType::subscribe: handle_subscribe(message); break;
     case MessageType::unsubscribe:
+      erase_offset_floor(find_offset_floor(message.topic));
       if (worker_.hub().unsubscribe(*this, message.topic) == IndexChange::key_vanished) {
         context().broker.interest_lost(Channel::topic, message.topic);
       }
@@ -267,6 +268,10 @@ void WebSocketSession::handle(ClientMessage& message) {
     case MessageType::sync: {
       if (!context().auth.may_publish(*permissions_, user_id_, message.topic)) {
         reply(encode_error(ErrorCode::permission_denied, "not allowed to sync into this topic", message.id));
+        break;
+      }
+      if (context().node.durable(message.topic)) {
+        sync_durable(message);
         break;
       }
       // Acked only on request (an id), so fire-and-forget syncs cost no reply; a
@@ -290,6 +295,26 @@ void WebSocketSession::handle(ClientMessage& message) {
   }
 }
 
+void WebSocketSession::sync_durable(ClientMessage& message) {
+  auto ack = message.id.empty() ? std::string() : encode_ack(MessageType::sync, message.topic, message.id);
+  context().node.publish_durable(
+      message.topic, message.data, id(), {},
+      [weak = weak_from_this(), executor = worker_.io_context().get_executor(), ack = std::move(ack),
+       request_id = message.id](const Stored& stored) {
+        boost::asio::dispatch(executor, [weak, ack, request_id, ok = stored.ok] {
+          auto self = weak.lock();
+          if (!self || !self->open_) return;
+          if (!ok) {
+            self->reply(encode_error(
+                ErrorCode::broker_unavailable,
+                "not stored: the history (JetStream) is unreachable; nothing was published", request_id));
+          } else if (!ack.empty()) {
+            self->reply(ack);
+          }
+        });
+      });
+}
+
 void WebSocketSession::handle_subscribe(const ClientMessage& message) {
   if (!context().auth.may_subscribe(*permissions_, user_id_, message.topic)) {
     reply(encode_error(ErrorCode::permission_denied, "not allowed to subscribe to this topic", message.id));
@@ -302,6 +327,11 @@ void WebSocketSession::handle_subscribe(const ClientMessage& message) {
                        "MAX_SUBSCRIPTIONS_PER_CONNECTION (" + std::to_string(max) +
                            ") reached: unsubscribe from a topic first",
                        message.id));
+    return;
+  }
+  if (const auto* floor = find_offset_floor(message.topic); floor != nullptr && floor->recovering) {
+    reply(encode_error(ErrorCode::invalid_message,
+                       "a subscribe to this topic is still being answered: wait for its ack", message.id));
     return;
   }
   // Acked once the broker delivers the topic from every node (at once standalone).
@@ -320,27 +350,42 @@ void WebSocketSession::acknowledge_subscribe(const std::string& topic, const std
     reply(encode_subscribe_ack(topic, request_id, nullptr, since ? std::optional(false) : std::nullopt));
     return;
   }
-  // The subscription is already in the hub, and this runs on the worker before any
-  // message published after the read below can reach it: messages up to the position
-  // read are in the replay (or were before `since`), later ones come live.
-  const auto now = steady_clock::now();
-  StreamPosition position;
-  if (since) {
-    auto recovery = history->recover(topic, *since, now);
-    position = std::move(recovery.position);
-    reply(encode_subscribe_ack(topic, request_id, &position, recovery.recovered));
-    for (const auto& frame : recovery.frames) deliver(frame);
-  } else {
-    position = history->position(topic, now);
-    reply(encode_subscribe_ack(topic, request_id, &position, std::nullopt));
+  // The subscription is already in the hub, and this runs on the worker right after:
+  // messages up to the position the history answers with are in the replay (or were
+  // before `since`), later ones come live; until it answers they are held.
+  auto& floor = add_offset_floor(topic);
+  floor.recovering = true;
+  history->recover(topic, since,
+                   [weak = weak_from_this(), executor = worker_.io_context().get_executor(), topic,
+                    request_id, asked_since = since.has_value()](Recovery recovery) {
+                     // Inline when the history answers on this worker (standalone), else posted.
+                     boost::asio::dispatch(executor, [weak, topic, request_id, asked_since,
+                                                      recovery = std::move(recovery)]() mutable {
+                       if (auto self = weak.lock(); self && self->open_) {
+                         self->finish_recovery(topic, request_id, asked_since, std::move(recovery));
+                       }
+                     });
+                   });
+}
+
+void WebSocketSession::finish_recovery(const std::string& topic, const std::string& request_id,
+                                       bool asked_since, Recovery recovery) {
+  auto* floor = find_offset_floor(topic);
+  if (floor == nullptr || !floor->recovering) return;  // unsubscribed meanwhile
+  reply(encode_subscribe_ack(topic, request_id, &recovery.position,
+                             asked_since ? std::optional(recovery.recovered) : std::nullopt));
+  for (const auto& frame : recovery.frames) deliver(frame);
+  floor->recovering = false;
+  floor->position = std::move(recovery.position);
+  auto held = std::move(floor->held);
+  floor->held.clear();
+  bool live = floor->position.offset == 0;  // nothing stored: no live copy can be a repeat
+  for (auto& message : held) {
+    if (!live && message.epoch == floor->position.epoch && message.offset <= floor->position.offset) continue;
+    live = true;
+    deliver(message.frame);
   }
-  if (position.offset == 0) return;  // nothing stored: no live copy can be a repeat
-  if (auto* floor = find_offset_floor(topic)) {
-    floor->position = std::move(position);
-    return;
-  }
-  if (!offset_floors_) offset_floors_ = std::make_unique<std::vector<OffsetFloor>>();
-  offset_floors_->push_back(OffsetFloor{topic, std::move(position)});
+  if (live) erase_offset_floor(floor);
 }
 
 WebSocketSession::OffsetFloor* WebSocketSession::find_offset_floor(std::string_view topic) {
@@ -351,13 +396,30 @@ WebSocketSession::OffsetFloor* WebSocketSession::find_offset_floor(std::string_v
   return it == floors.end() ? nullptr : &*it;
 }
 
+WebSocketSession::OffsetFloor& WebSocketSession::add_offset_floor(const std::string& topic) {
+  if (auto* floor = find_offset_floor(topic)) {
+    *floor = OffsetFloor{topic};
+    return *floor;
+  }
+  if (!offset_floors_) offset_floors_ = std::make_unique<std::vector<OffsetFloor>>();
+  return offset_floors_->emplace_back(OffsetFloor{topic});
+}
+
+void WebSocketSession::erase_offset_floor(const OffsetFloor* floor) {
+  if (floor == nullptr) return;
+  auto& floors = *offset_floors_;
+  floors.erase(floors.begin() + (floor - floors.data()));
+  if (floors.empty()) offset_floors_.reset();
+}
+
 void WebSocketSession::deliver_offset(const Publication& publication) {
   if (auto* floor = find_offset_floor(publication.key)) {
+    if (floor->recovering) {
+      floor->held.push_back(HeldMessage{publication.offset, publication.epoch, publication.frame});
+      return;
+    }
     if (floor->position.epoch == publication.epoch && publication.offset <= floor->position.offset) return;
-    // Live from here on.
-    auto& floors = *offset_floors_;
-    floors.erase(floors.begin() + (floor - floors.data()));
-    if (floors.empty()) offset_floors_.reset();
+    erase_offset_floor(floor);  // live from here on
   }
   deliver(publication.frame);
 }

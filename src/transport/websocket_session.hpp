@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "auth/authenticator.hpp"
+#include "history/history.hpp"
 #include "hub/channel.hpp"
 #include "hub/subscriber.hpp"
 #include "limits/connection_limiter.hpp"
@@ -89,10 +90,15 @@ class WebSocketSession final : public Subscriber,
   // `request_id` is over it.
   bool within_rate(std::string_view request_id);
   void handle_subscribe(const ClientMessage& message);
-  // The subscription is in place: ack it and, on a durable topic, say where its stream
-  // stands and replay what the client missed since `since`.
+  // The subscription is in place: ack it and, on a durable topic, ask the history where
+  // its stream stands and what the client missed since `since` (finish_recovery).
   void acknowledge_subscribe(const std::string& topic, const std::string& request_id,
                              const std::optional<StreamPosition>& since);
+  // The history answered: the ack, the replay, then the live messages held meanwhile.
+  void finish_recovery(const std::string& topic, const std::string& request_id, bool asked_since,
+                       Recovery recovery);
+  // A client "sync" into a durable topic: acked (or refused) once it is stored.
+  void sync_durable(ClientMessage& message);
   // After a re-authentication: ends the subscriptions the new token no longer allows,
   // telling the client with an unsolicited "unsubscribe" for each.
   void drop_forbidden_subscriptions();
@@ -136,12 +142,23 @@ class WebSocketSession final : public Subscriber,
   SharedPermissions permissions_;  // what this connection may subscribe to and sync into
   // Durable topics just subscribed to: messages up to this offset of this epoch were
   // in the replay or before it, so their live copies are dropped (until a later one).
+  // While the history has not answered yet (`recovering`), live messages wait in `held`:
+  // the replay goes first.
+  struct HeldMessage {
+    std::uint64_t offset = 0;
+    std::string epoch{};
+    Frame frame{};
+  };
   struct OffsetFloor {
     std::string topic;
-    StreamPosition position;
+    StreamPosition position{};
+    bool recovering = false;
+    std::vector<HeldMessage> held{};
   };
   std::unique_ptr<std::vector<OffsetFloor>> offset_floors_;
   OffsetFloor* find_offset_floor(std::string_view topic);
+  OffsetFloor& add_offset_floor(const std::string& topic);
+  void erase_offset_floor(const OffsetFloor* floor);
   ConnectionLimiter::Ticket ticket_;  // this connection's places under the connection limits
   TokenBucket inbound_;               // WS_MESSAGE_RATE
   std::uint32_t refused_in_row_ = 0;  // messages refused by inbound_ since the last accepted

@@ -121,12 +121,12 @@ void Worker::sweep() {
   for (auto* session : std::vector<WebSocketSession*>(sessions_.begin(), sessions_.end())) {
     session->on_tick(now, wall);
   }
-  // The first worker also forgets expired history, once a second (reads and appends
-  // trim the topics they touch; this frees the topics no one touches any more).
+  // The first worker also runs the history's housekeeping once a second (standalone:
+  // reads and appends trim the topics they touch; this frees those no one touches).
   auto* history = context_.node.history();
   if (index_ == 0 && history != nullptr && now - last_history_expiry_ >= std::chrono::seconds(1)) {
     last_history_expiry_ = now;
-    history->expire(now);
+    history->sweep();
   }
 }
 

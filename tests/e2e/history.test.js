@@ -220,15 +220,13 @@ test('history stays within HISTORY_SIZE under a flood, and expires after HISTORY
   await server.stopClean();
 });
 
-test('DURABLE_TOPICS is checked at start: a bad pattern, or with NATS_URL (not yet), exit 2', () => {
+test('DURABLE_TOPICS and HISTORY_* are checked at start: a bad value exits 2', () => {
   const run = (env) => spawnSync(BIN, [], { env: { ...process.env, LISTEN_ADDR: '127.0.0.1:0', ...env }, encoding: 'utf8', timeout: 10000 });
   const bad = run({ DURABLE_TOPICS: 'orders.>.x' });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /DURABLE_TOPICS/);
-  const cluster = run({ DURABLE_TOPICS: 'orders.>', NATS_URL: 'nats://127.0.0.1:1' });
-  assert.equal(cluster.status, 2);
-  assert.match(cluster.stderr, /not available with NATS_URL yet/);
-  for (const [name, value] of [['HISTORY_SIZE', '0'], ['HISTORY_TTL', '0s'], ['HISTORY_TTL', 'soon']]) {
+  for (const [name, value] of [['HISTORY_SIZE', '0'], ['HISTORY_TTL', '0s'], ['HISTORY_TTL', 'soon'],
+    ['HISTORY_REPLICAS', '0'], ['HISTORY_REPLICAS', '6']]) {
     const result = run({ DURABLE_TOPICS: 'orders.>', [name]: value });
     assert.equal(result.status, 2, `${name}=${value}`);
   }

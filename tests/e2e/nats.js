@@ -35,11 +35,13 @@ function waitForPort(port, timeoutMs = 10000) {
 }
 
 // Starts one nats-server; `routes` joins it to a cluster. Restartable on the same port.
-async function startNats({ port, clusterPort, routes = [], name } = {}) {
+// `jetstream`: with JetStream, its store in a fresh directory (kept across restarts).
+async function startNats({ port, clusterPort, routes = [], name, jetstream = false } = {}) {
   port = port || await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'natsync-nats-'));
   const logFile = path.join(dir, 'nats.log');
   const server = {
+    dir,
     port,
     clusterPort,
     url: `nats://127.0.0.1:${port}`,
@@ -49,6 +51,7 @@ async function startNats({ port, clusterPort, routes = [], name } = {}) {
       const args = ['-a', '127.0.0.1', '-p', String(port), '-l', logFile, '-n', name || `n${port}`];
       if (clusterPort) args.push('--cluster', `nats://127.0.0.1:${clusterPort}`, '--cluster_name', 'natsync-test');
       if (routes.length) args.push('--routes', routes.join(','));
+      if (jetstream) args.push('-js', '-sd', path.join(dir, 'store'));
       server.proc = spawn(NATS_BIN, args, { stdio: 'ignore' });
       await waitForPort(port);
       return server;
@@ -62,16 +65,21 @@ async function startNats({ port, clusterPort, routes = [], name } = {}) {
       await exited;
       clearTimeout(killer);
     },
+    // Stops it and deletes its directory (log and JetStream store).
+    async remove() {
+      await server.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
   };
   return server.start();
 }
 
 // A cluster of `size` servers, fully routed to each other.
-async function startNatsCluster(size) {
+async function startNatsCluster(size, { jetstream = false } = {}) {
   const ports = [];
   for (let i = 0; i < size; i++) ports.push({ port: await freePort(), clusterPort: await freePort() });
   const routes = ports.map((p) => `nats://127.0.0.1:${p.clusterPort}`);
-  const servers = await Promise.all(ports.map((p, i) => startNats({ ...p, routes: routes.filter((_, j) => j !== i), name: `c${i}` })));
+  const servers = await Promise.all(ports.map((p, i) => startNats({ ...p, routes: routes.filter((_, j) => j !== i), name: `c${i}`, jetstream })));
   return servers;
 }
 

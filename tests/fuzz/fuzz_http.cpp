@@ -52,6 +52,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (ec || n == 0) break;
     used += n;
   }
-  if (!ec && request.is_done()) (void)server.api.handle(request.get(), server.parser);
+  if (!ec && request.is_done())
+    server.api.handle(request.get(), server.parser, [](const natsync::HttpResponse&) {});
   return 0;
 }

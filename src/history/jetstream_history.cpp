@@ -1,0 +1,528 @@
+#include "history/jetstream_history.hpp"
+
+#include <openssl/evp.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <cstdio>
+#include <stdexcept>
+
+#include "protocol/server_message.hpp"
+#include "protocol/topic.hpp"
+
+namespace natsync {
+namespace {
+
+constexpr const char* kExcludeHeader = "Natsync-Exclude";  // "<node id> <connection id>" of a sync's sender
+constexpr auto kSetupRetry = std::chrono::seconds(1);
+constexpr auto kSampleEvery = std::chrono::milliseconds(100);
+constexpr int kPendingMessages = 1'000'000;
+constexpr int kPendingBytes = 512 * 1024 * 1024;
+
+void check(natsStatus status, const char* what) {
+  if (status != NATS_OK) {
+    throw std::runtime_error(std::string("NATS ") + what + ": " + natsStatus_GetText(status) + " (" +
+                             nats_GetLastError(nullptr) + ")");
+  }
+}
+
+std::int64_t nanoseconds(std::chrono::nanoseconds duration) { return duration.count(); }
+
+std::int64_t wall_now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::optional<std::string> base64_decode(std::string_view text) {
+  if (text.size() % 4 != 0) return std::nullopt;
+  std::string out(text.size() / 4 * 3, '\0');
+  const int length =
+      EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                      reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+  if (length < 0) return std::nullopt;
+  std::size_t size = static_cast<std::size_t>(length);
+  // EVP_DecodeBlock counts the padding as zero bytes.
+  if (!text.empty() && text.back() == '=') --size;
+  if (text.size() >= 2 && text[text.size() - 2] == '=') --size;
+  out.resize(size);
+  return out;
+}
+
+std::string hex(std::string_view bytes) {
+  constexpr std::string_view digits = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (const char c : bytes) {
+    const auto byte = static_cast<unsigned char>(c);
+    out.push_back(digits[byte >> 4U]);
+    out.push_back(digits[byte & 0x0FU]);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string JetStreamHistory::stream_name(std::string_view subject_prefix) {
+  std::string name;
+  for (const char c : subject_prefix) {
+    const bool plain =
+        (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    name.push_back(plain ? static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c) : '_');
+  }
+  return name + "_HISTORY";
+}
+
+JetStreamHistory::JetStreamHistory(JetStreamSettings settings, const Hub& hub, spdlog::logger& log)
+    : settings_(std::move(settings)),
+      durable_(settings_.history),
+      hub_(hub),
+      log_(log),
+      stream_(stream_name(settings_.subject_prefix)),
+      subject_prefix_(settings_.subject_prefix + ".d.") {}
+
+JetStreamHistory::~JetStreamHistory() { stop(); }
+
+void JetStreamHistory::start() {
+  check(natsOptions_Create(&options_), "options");
+  std::vector<const char*> servers;
+  servers.reserve(settings_.servers.size());
+  for (const auto& server : settings_.servers) servers.push_back(server.c_str());
+  check(natsOptions_SetServers(options_, servers.data(), static_cast<int>(servers.size())), "NATS_URL");
+  const auto name = "natsync " + settings_.node_id + " history";
+  check(natsOptions_SetName(options_, name.c_str()), "name");
+  check(natsOptions_SetNoRandomize(options_, true), "no-randomize");
+  check(natsOptions_UseGlobalMessageDelivery(options_, true), "global delivery");
+  check(natsOptions_SetMaxReconnect(options_, -1), "reconnect");
+  check(natsOptions_SetReconnectWait(options_, 250), "reconnect wait");
+  check(natsOptions_SetReconnectJitter(options_, 250, 1000), "reconnect jitter");
+  check(natsOptions_SetPingInterval(options_, 5000), "ping interval");
+  check(natsOptions_SetMaxPingsOut(options_, 2), "pings out");
+  // With a callback, a connect that fails goes on in the background (without one
+  // nats.c would retry inside natsConnection_Connect, forever).
+  check(natsOptions_SetRetryOnFailedConnect(
+            options_, true, [](natsConnection* /*connection*/, void* /*closure*/) {}, nullptr),
+        "retry");
+  const natsStatus status = natsConnection_Connect(&connection_, options_);
+  if (status != NATS_OK && status != NATS_NOT_YET_CONNECTED) check(status, "connect");
+
+  jsOptions options;
+  check(jsOptions_Init(&options), "JetStream options");
+  options.Wait = settings_.request_timeout.count();
+  options.PublishAsync.AckHandler = &JetStreamHistory::on_ack;
+  options.PublishAsync.AckHandlerClosure = this;
+  options.PublishAsync.MaxPending = 65536;
+  check(natsConnection_JetStream(&js_, connection_, &options), "JetStream context");
+  boost::asio::post(pool_, [this] { set_up(); });
+}
+
+void JetStreamHistory::set_up() {
+  if (stopping_) return;
+  if (!ensure_stream()) {
+    retry_timer_.expires_after(kSetupRetry);
+    retry_timer_.async_wait([this](boost::system::error_code ec) {
+      if (!ec) set_up();
+    });
+  }
+}
+
+bool JetStreamHistory::ensure_stream() {
+  const auto& history = settings_.history;
+  const auto subjects = subject_prefix_ + ">";
+  const char* subject_list[] = {subjects.c_str()};
+  jsStreamConfig config;
+  jsStreamConfig_Init(&config);
+  config.Name = stream_.c_str();
+  config.Subjects = subject_list;
+  config.SubjectsLen = 1;
+  config.Storage = js_FileStorage;
+  config.Replicas = settings_.replicas;
+  config.Discard = js_DiscardOld;
+  // One more than HISTORY_SIZE: while a topic's oldest kept message is `since`, the
+  // HISTORY_SIZE after it are all there (the recovery check in fetch_recovery).
+  config.MaxMsgsPerSubject = static_cast<std::int64_t>(history.size) + 1;
+  config.MaxAge = nanoseconds(history.ttl);
+  config.Duplicates = nanoseconds(history.ttl);
+
+  jsStreamInfo* info = nullptr;
+  jsErrCode error = static_cast<jsErrCode>(0);
+  natsStatus status = js_AddStream(&info, js_, &config, nullptr, &error);
+  if (status != NATS_OK && error == JSStreamNameExistErr) {
+    // Made by another node or an earlier run with other settings: take these.
+    status = js_UpdateStream(&info, js_, &config, nullptr, &error);
+    if (status != NATS_OK) {
+      log_.warn(
+          "JetStream: stream {} exists with other settings that cannot be changed ({}): using it as it is",
+          stream_, nats_GetLastError(nullptr));
+      status = js_GetStreamInfo(&info, js_, stream_.c_str(), nullptr, &error);
+    }
+  }
+  if (status != NATS_OK) {
+    log_.warn("JetStream not available yet for the history ({}, error {}): retrying",
+              natsStatus_GetText(status), static_cast<int>(error));
+    return false;
+  }
+  std::array<char, 17> epoch{};
+  std::snprintf(epoch.data(), epoch.size(), "%016llx", static_cast<unsigned long long>(info->Created));
+  const std::uint64_t last = info->State.LastSeq;
+  messages_ = info->State.Msgs;
+  jsStreamInfo_Destroy(info);
+  {
+    const std::lock_guard lock(epoch_mutex_);
+    epoch_ = epoch.data();
+  }
+  dispatched_ = last;
+
+  // One ordered consumer for this node, from the next message on: nats.c recreates it
+  // from the last sequence it delivered whenever it detects a gap or a lost server.
+  jsSubOptions options;
+  jsSubOptions_Init(&options);
+  options.Stream = stream_.c_str();
+  options.Ordered = true;
+  options.Config.DeliverPolicy = js_DeliverByStartSequence;
+  options.Config.OptStartSeq = last + 1;
+  status = js_Subscribe(&consumer_, js_, subjects.c_str(), &JetStreamHistory::on_message, this, nullptr,
+                        &options, &error);
+  if (status != NATS_OK) {
+    log_.warn("JetStream consumer for the history failed ({}, error {}): retrying",
+              natsStatus_GetText(status), static_cast<int>(error));
+    return false;
+  }
+  natsSubscription_SetPendingLimits(consumer_, kPendingMessages, kPendingBytes);
+  ready_ = true;
+  log_.info("history in JetStream stream {} (epoch {}, {} replicas, last sequence {})", stream_, epoch.data(),
+            settings_.replicas, last);
+  return true;
+}
+
+void JetStreamHistory::stop() {
+  if (stopping_.exchange(true)) return;
+  ready_ = false;
+  boost::asio::post(pool_, [this] { retry_timer_.cancel(); });
+  pool_.join();
+  if (consumer_ != nullptr) {
+    natsSubscription_Unsubscribe(consumer_);
+    natsSubscription_Destroy(consumer_);
+    consumer_ = nullptr;
+  }
+  if (js_ != nullptr) {
+    jsPubOptions wait;
+    jsPubOptions_Init(&wait);
+    wait.MaxWait = 2000;
+    js_PublishAsyncComplete(js_, &wait);  // the acks of what is in flight, so every `done` runs
+  }
+  if (connection_ != nullptr) natsConnection_Close(connection_);
+  {
+    // Publishes whose ack never came (closed meanwhile): their callers learn it.
+    std::unordered_map<natsMsg*, PublishDone> left;
+    {
+      const std::lock_guard lock(pending_mutex_);
+      left.swap(pending_);
+    }
+    for (auto& [message, done] : left) done(Stored{});
+  }
+  if (js_ != nullptr) jsCtx_Destroy(js_);
+  js_ = nullptr;
+  if (connection_ != nullptr) natsConnection_Destroy(connection_);
+  connection_ = nullptr;
+  if (options_ != nullptr) natsOptions_Destroy(options_);
+  options_ = nullptr;
+}
+
+std::string JetStreamHistory::epoch() const {
+  const std::lock_guard lock(epoch_mutex_);
+  return epoch_;
+}
+
+void JetStreamHistory::publish(const std::string& topic, std::string_view data_json,
+                               std::uint64_t exclude_connection, std::string_view idempotency_key,
+                               PublishDone done) {
+  if (!ready_) {
+    done(Stored{});
+    return;
+  }
+  natsMsg* message = nullptr;
+  const auto subject = subject_for(topic);
+  if (natsMsg_Create(&message, subject.c_str(), nullptr, data_json.data(),
+                     static_cast<int>(data_json.size())) != NATS_OK) {
+    done(Stored{});
+    return;
+  }
+  if (exclude_connection != 0) {
+    const auto sender = settings_.node_id + " " + std::to_string(exclude_connection);
+    natsMsgHeader_Set(message, kExcludeHeader, sender.c_str());
+  }
+  jsPubOptions options;
+  jsPubOptions_Init(&options);
+  options.MaxWait = settings_.request_timeout.count();
+  // Keys are per topic; hex keeps any bytes out of the header.
+  const auto message_id = idempotency_key.empty() ? std::string() : topic + " " + hex(idempotency_key);
+  if (!message_id.empty()) options.MsgId = message_id.c_str();
+  {
+    const std::lock_guard lock(pending_mutex_);
+    pending_.emplace(message, std::move(done));
+  }
+  natsMsg* sent = message;
+  if (js_PublishMsgAsync(js_, &sent, &options) != NATS_OK) {
+    PublishDone failed;
+    {
+      const std::lock_guard lock(pending_mutex_);
+      if (auto it = pending_.find(message); it != pending_.end()) {
+        failed = std::move(it->second);
+        pending_.erase(it);
+      }
+    }
+    natsMsg_Destroy(sent);  // null when the library kept it
+    if (failed) failed(Stored{});
+  }
+}
+
+void JetStreamHistory::on_ack(jsCtx* /*js*/, natsMsg* message, jsPubAck* ack, jsPubAckErr* error,
+                              void* closure) {
+  auto* self = static_cast<JetStreamHistory*>(closure);
+  PublishDone done;
+  {
+    const std::lock_guard lock(self->pending_mutex_);
+    if (auto it = self->pending_.find(message); it != self->pending_.end()) {
+      done = std::move(it->second);
+      self->pending_.erase(it);
+    }
+  }
+  Stored stored;
+  if (ack != nullptr) {
+    stored.ok = true;
+    stored.position = StreamPosition{ack->Sequence, self->epoch()};
+    stored.duplicate = ack->Duplicate;
+  } else if (error != nullptr) {
+    self->log_.warn("JetStream refused a durable publish on {}: {} ({})", natsMsg_GetSubject(message),
+                    natsStatus_GetText(error->Err), error->ErrText ? error->ErrText : "");
+  }
+  natsMsg_Destroy(message);
+  if (done) done(stored);
+}
+
+void JetStreamHistory::on_message(natsConnection* /*connection*/, natsSubscription* /*subscription*/,
+                                  natsMsg* message, void* closure) {
+  auto* self = static_cast<JetStreamHistory*>(closure);
+  if (!self->stopping_) self->deliver(message);
+  natsMsg_Destroy(message);
+}
+
+void JetStreamHistory::deliver(natsMsg* message) {
+  jsMsgMetaData* meta = nullptr;
+  if (natsMsg_GetMetaData(&meta, message) != NATS_OK) return;
+  const std::uint64_t sequence = meta->Sequence.Stream;
+  const std::int64_t stored_at = meta->Timestamp;
+  jsMsgMetaData_Destroy(meta);
+  {
+    const std::lock_guard lock(samples_mutex_);
+    if (samples_.empty() || stored_at - samples_.back().second >= nanoseconds(kSampleEvery)) {
+      samples_.emplace_back(sequence, stored_at);
+      const auto keep = nanoseconds(settings_.history.ttl) + nanoseconds(std::chrono::minutes(1));
+      while (samples_.size() > 1 && stored_at - samples_.front().second > keep) samples_.pop_front();
+    }
+  }
+
+  const std::string_view subject = natsMsg_GetSubject(message);
+  const std::string_view body(natsMsg_GetData(message),
+                              static_cast<std::size_t>(natsMsg_GetDataLength(message)));
+  const auto topic = subject.substr(std::min(subject.size(), subject_prefix_.size()));
+  bool valid = subject.starts_with(subject_prefix_) && is_valid_topic(topic);
+  if (valid) {
+    const std::lock_guard lock(parser_mutex_);
+    valid = parser_.is_json(body);
+  }
+  if (valid) {
+    auto publication = std::make_shared<Publication>();
+    publication->target = Publication::Target::topic;
+    publication->key = std::string(topic);
+    publication->offset = sequence;
+    publication->epoch = epoch();
+    const StreamPosition at{sequence, publication->epoch};
+    publication->frame = make_topic_data_frame(topic, body, &at);
+    const char* sender = nullptr;
+    if (natsMsgHeader_Get(message, kExcludeHeader, &sender) == NATS_OK && sender != nullptr) {
+      const std::string_view value(sender);
+      const auto space = value.rfind(' ');
+      if (space != std::string_view::npos && value.substr(0, space) == settings_.node_id) {
+        publication->exclude_connection =
+            std::strtoull(std::string(value.substr(space + 1)).c_str(), nullptr, 10);
+      }
+    }
+    hub_.dispatch(publication);
+  } else {
+    // Someone published into the stream's subjects directly: clients never see it.
+    log_.warn("JetStream: dropped message {} on {}: not a topic with one JSON value", sequence, subject);
+  }
+  // After the hub got it: a subscriber that reads this number is in the hub and gets
+  // every later message live.
+  dispatched_ = sequence;
+}
+
+void JetStreamHistory::recover(const std::string& topic, const std::optional<StreamPosition>& since,
+                               RecoverDone done) {
+  if (!ready_) {
+    done(Recovery{});  // no position: nothing to drop, and no "since" can be honoured
+    return;
+  }
+  const std::uint64_t dispatched = dispatched_;
+  auto epoch = this->epoch();
+  if (!since) {
+    done(Recovery{false, StreamPosition{dispatched, std::move(epoch)}, {}});
+    return;
+  }
+  boost::asio::post(
+      pool_, [this, topic, since = *since, dispatched, epoch = std::move(epoch), done = std::move(done)] {
+        done(fetch_recovery(topic, since, dispatched, epoch));
+      });
+}
+
+Recovery JetStreamHistory::fetch_recovery(const std::string& topic, const StreamPosition& since,
+                                          std::uint64_t dispatched, const std::string& epoch) {
+  Recovery recovery;
+  recovery.position = StreamPosition{dispatched, epoch};
+  const std::uint64_t after = since.offset;
+  if (after != 0 && since.epoch != epoch) return recovery;  // another stream: its offsets mean nothing here
+  if (after >= dispatched) {
+    // Nothing of it delivered here yet; the client may have seen it on a node ahead of
+    // this one. Fine if the stream has got that far.
+    if (after > dispatched) {
+      auto state = stream_state();
+      if (!state || after > state->last) return recovery;
+      recovery.position.offset = after;
+    }
+    recovery.recovered = true;
+    return recovery;
+  }
+  // Every message of the topic after `since`: those up to `dispatched` are replayed, the
+  // later ones come live but are counted, because the per-topic limit may have removed
+  // older ones for them.
+  const auto subject = subject_for(topic);
+  const auto size = settings_.history.size;
+  std::vector<Frame> frames;
+  std::size_t count = 0;
+  MessageParser parser;
+  StoredMessage message;
+  for (std::uint64_t from = after + 1; count <= size; from = message.sequence + 1) {
+    const auto found = next_message(subject, from, message);
+    if (found == Lookup::failed) return recovery;
+    if (found == Lookup::none) break;
+    ++count;
+    if (message.sequence <= dispatched && parser.is_json(message.data)) {
+      const StreamPosition at{message.sequence, epoch};
+      frames.push_back(make_topic_data_frame(topic, message.data, &at));
+    }
+  }
+  if (count > size) return recovery;
+  const auto state = stream_state();
+  if (!state) return recovery;
+  if (after + 1 < state->first && !stored_within_ttl(after)) return recovery;
+  recovery.recovered = true;
+  recovery.frames = std::move(frames);
+  return recovery;
+}
+
+bool JetStreamHistory::stored_within_ttl(std::uint64_t sequence) const {
+  if (sequence == 0) return false;
+  std::int64_t stored_at = 0;
+  {
+    const std::lock_guard lock(samples_mutex_);
+    // The last sample at or before `sequence`: stored no later than it.
+    auto it = std::upper_bound(samples_.begin(), samples_.end(), sequence,
+                               [](std::uint64_t s, const auto& sample) { return s < sample.first; });
+    if (it == samples_.begin()) return false;  // before this node's record
+    stored_at = std::prev(it)->second;
+  }
+  // A margin for the clocks of this machine and the NATS servers.
+  const auto ttl = nanoseconds(settings_.history.ttl);
+  const auto margin = std::max(nanoseconds(std::chrono::seconds(1)), ttl / 20);
+  return stored_at >= wall_now_ns() - ttl + margin;
+}
+
+void JetStreamHistory::read(const std::string& topic, std::uint64_t after, std::size_t limit, ReadDone done) {
+  if (!ready_) {
+    done(std::nullopt);
+    return;
+  }
+  boost::asio::post(pool_, [this, topic, after, limit, done = std::move(done)] {
+    HistoryPage page;
+    page.position = StreamPosition{dispatched_, epoch()};
+    const auto subject = subject_for(topic);
+    MessageParser parser;
+    StoredMessage message;
+    for (std::uint64_t from = after + 1; page.frames.size() < limit; from = message.sequence + 1) {
+      const auto found = next_message(subject, from, message);
+      if (found == Lookup::failed) return done(std::nullopt);
+      if (found == Lookup::none) break;
+      if (!parser.is_json(message.data)) continue;
+      const StreamPosition at{message.sequence, page.position.epoch};
+      page.frames.push_back(make_topic_data_frame(topic, message.data, &at));
+      page.position.offset = std::max(page.position.offset, message.sequence);
+    }
+    done(std::move(page));
+  });
+}
+
+JetStreamHistory::Lookup JetStreamHistory::next_message(const std::string& subject, std::uint64_t from,
+                                                        StoredMessage& out) {
+  // The stream leader answers (not a replica that may lag behind).
+  const auto api = "$JS.API.STREAM.MSG.GET." + stream_;
+  const auto request =
+      R"({"seq":)" + std::to_string(from) + R"(,"next_by_subj":)" + json_quote(subject) + "}";
+  natsMsg* reply = nullptr;
+  const natsStatus status =
+      natsConnection_Request(&reply, connection_, api.c_str(), request.data(),
+                             static_cast<int>(request.size()), settings_.request_timeout.count());
+  if (status != NATS_OK) return Lookup::failed;
+  const std::string_view body(natsMsg_GetData(reply), static_cast<std::size_t>(natsMsg_GetDataLength(reply)));
+  boost::system::error_code ec;
+  const auto value = boost::json::parse(boost::json::string_view(body.data(), body.size()), ec);
+  natsMsg_Destroy(reply);
+  if (ec || !value.is_object()) return Lookup::failed;
+  const auto& object = value.as_object();
+  if (const auto* error = object.if_contains("error")) {
+    const auto* code = error->is_object() ? error->as_object().if_contains("code") : nullptr;
+    return code != nullptr && code->is_int64() && code->as_int64() == 404 ? Lookup::none : Lookup::failed;
+  }
+  const auto* message = object.if_contains("message");
+  if (message == nullptr || !message->is_object()) return Lookup::failed;
+  const auto* seq = message->as_object().if_contains("seq");
+  const auto* data = message->as_object().if_contains("data");
+  const auto* subject_value = message->as_object().if_contains("subject");
+  if (seq == nullptr || !seq->is_number() || subject_value == nullptr || !subject_value->is_string()) {
+    return Lookup::failed;
+  }
+  boost::system::error_code number_ec;
+  out.sequence = seq->to_number<std::uint64_t>(number_ec);
+  if (number_ec || out.sequence < from) return Lookup::failed;
+  out.subject = subject_value->as_string();
+  out.data.clear();
+  if (data != nullptr && data->is_string()) {
+    auto decoded = base64_decode(data->as_string());
+    if (!decoded) return Lookup::failed;
+    out.data = std::move(*decoded);
+  }
+  return Lookup::found;
+}
+
+std::optional<JetStreamHistory::StreamState> JetStreamHistory::stream_state() {
+  jsStreamInfo* info = nullptr;
+  jsErrCode error = static_cast<jsErrCode>(0);
+  if (js_GetStreamInfo(&info, js_, stream_.c_str(), nullptr, &error) != NATS_OK) return std::nullopt;
+  StreamState state{info->State.FirstSeq, info->State.LastSeq, info->State.Msgs};
+  jsStreamInfo_Destroy(info);
+  messages_ = state.messages;
+  return state;
+}
+
+void JetStreamHistory::sweep() {
+  // Refreshes the message count for the status, one request at a time.
+  if (!ready_ || state_refreshing_.exchange(true)) return;
+  boost::asio::post(pool_, [this] {
+    stream_state();
+    state_refreshing_ = false;
+  });
+}
+
+}  // namespace natsync

@@ -315,6 +315,15 @@ void JetStreamHistory::deliver(natsMsg* message) {
   const std::uint64_t sequence = meta->Sequence.Stream;
   const std::int64_t stored_at = meta->Timestamp;
   jsMsgMetaData_Destroy(meta);
+  // The stream's order is the delivery order: anything not after the last one handed on
+  // is a repeat (an ordered consumer that was recreated may start a little early).
+  if (sequence <= dispatched_) {
+    if (repeats_.fetch_add(1) % 1000 == 0) {
+      log_.info("JetStream: dropped a repeated message ({} so far) of sequence {} (last delivered {})",
+                repeats_.load(), sequence, dispatched_.load());
+    }
+    return;
+  }
   {
     const std::lock_guard lock(samples_mutex_);
     if (samples_.empty() || stored_at - samples_.back().second >= nanoseconds(kSampleEvery)) {

@@ -134,6 +134,7 @@ class JetStreamHistory final : public History {
   std::string epoch_;
   // The last stream sequence this node handed to the hub.
   std::atomic<std::uint64_t> dispatched_{0};
+  std::atomic<std::uint64_t> repeats_{0};  // messages the consumer delivered twice, dropped
   std::atomic<std::size_t> messages_{0};
   std::atomic<bool> state_refreshing_{false};
 

@@ -334,6 +334,9 @@ void WebSocketSession::handle_subscribe(const ClientMessage& message) {
                        "a subscribe to this topic is still being answered: wait for its ack", message.id));
     return;
   }
+  // On a durable topic, live messages wait from the moment the subscription exists until
+  // the history has answered (acknowledge_subscribe): the replay goes first.
+  if (context().node.durable(message.topic)) add_offset_floor(message.topic).recovering = true;
   // Acked once the broker delivers the topic from every node (at once standalone).
   const bool appeared = hub.subscribe(*this, message.topic) == IndexChange::key_appeared;
   after_broker(Channel::topic, message.topic, appeared,
@@ -350,11 +353,10 @@ void WebSocketSession::acknowledge_subscribe(const std::string& topic, const std
     reply(encode_subscribe_ack(topic, request_id, nullptr, since ? std::optional(false) : std::nullopt));
     return;
   }
-  // The subscription is already in the hub, and this runs on the worker right after:
-  // messages up to the position the history answers with are in the replay (or were
-  // before `since`), later ones come live; until it answers they are held.
-  auto& floor = add_offset_floor(topic);
-  floor.recovering = true;
+  // The subscription is already in the hub (and live messages held since): messages up
+  // to the position the history answers with are in the replay (or were before `since`),
+  // later ones come live.
+  if (auto* floor = find_offset_floor(topic); floor == nullptr || !floor->recovering) return;  // unsubscribed
   history->recover(topic, since,
                    [weak = weak_from_this(), executor = worker_.io_context().get_executor(), topic,
                     request_id, asked_since = since.has_value()](Recovery recovery) {

@@ -1,0 +1,245 @@
+// Chaos: for CHAOS_SECONDS (60), 1,000 msg/s are published over REST to durable topics
+// of a 3-node natsync cluster on a 3-server JetStream cluster (stream with 3 replicas),
+// while natsync nodes are killed (SIGKILL) and restarted and one nats-server is killed
+// and restarted. Subscribers reconnect to any live node with "since" their last offset.
+// At the end every subscriber must hold every acknowledged message exactly once and in
+// order: the test prints acknowledged, delivered, lost and duplicated counts.
+'use strict';
+const { test, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { startServer, WebSocket, waitFor, sleep } = require('./harness');
+const { startNatsCluster } = require('./nats');
+
+const SECONDS = Number(process.env.CHAOS_SECONDS || 60);
+const RATE = 1000;  // messages a second, over all topics
+const TOPICS = ['orders.0', 'orders.1', 'orders.2', 'orders.3', 'orders.4'];
+const SUBSCRIBERS = 6;
+
+let natsServers = [];
+const nodes = [];  // slot -> running natsync server or null
+
+after(async () => {
+  for (const node of nodes) if (node) await node.stop('SIGKILL');
+  for (const server of natsServers) await server.remove();
+});
+
+// A subscriber that survives its node: reconnects to a live node and resubscribes every
+// topic since the last offset it got.
+class ResilientSubscriber {
+  constructor(name, pickNode) {
+    this.name = name;
+    this.pickNode = pickNode;
+    this.topics = new Map(TOPICS.map((t) => [t, { offset: null, epoch: null, ids: [], offsets: [] }]));
+    this.recovered = 0;
+    this.notRecovered = [];
+    this.outOfOrder = 0;
+    this.connections = 0;
+    this.stopped = false;
+    this.subscribed = false;
+  }
+
+  connect() {
+    if (this.stopped) return;
+    const node = this.pickNode();
+    if (!node) { setTimeout(() => this.connect(), 100); return; }
+    const ws = new WebSocket(`${node.ws}?user_id=${this.name}`);
+    this.ws = ws;
+    this.connections++;
+    const pending = new Set(TOPICS);
+    ws.on('open', () => {
+      for (const [topic, state] of this.topics) {
+        const message = { type: 'subscribe', topic, id: `${topic}#${this.connections}` };
+        if (state.offset !== null) message.since = { offset: state.offset, epoch: state.epoch };
+        ws.send(JSON.stringify(message));
+      }
+    });
+    ws.on('message', (raw) => {
+      const message = JSON.parse(raw.toString());
+      if (message.type === 'subscribe') {
+        const state = this.topics.get(message.topic);
+        if (message.recovered === true) this.recovered++;
+        if (message.recovered === false) this.notRecovered.push({ topic: message.topic, since: state.offset, node: node.port });
+        if (state.offset === null) { state.offset = message.offset; state.epoch = message.epoch; }
+        pending.delete(message.topic);
+        if (pending.size === 0) this.subscribed = true;
+      } else if (message.type === 'data') {
+        const state = this.topics.get(message.topic);
+        if (state.offset !== null && message.offset <= state.offset) this.outOfOrder++;
+        state.offset = message.offset;
+        state.epoch = message.epoch;
+        state.ids.push(message.data.id);
+        state.offsets.push(message.offset);
+      }
+    });
+    ws.on('error', () => {});
+    ws.on('close', () => {
+      if (!this.stopped) setTimeout(() => this.connect(), 100 + Math.random() * 200);
+    });
+  }
+
+  stop() {
+    this.stopped = true;
+    if (this.ws) this.ws.terminate();
+  }
+}
+
+test(`chaos: ${SECONDS} s of ${RATE} msg/s on durable topics while natsync nodes and a nats-server die; nothing acknowledged is lost or duplicated`, { timeout: (SECONDS + 120) * 1000 }, async () => {
+  natsServers = await startNatsCluster(3, { jetstream: true });
+  const urls = natsServers.map((s) => s.url);
+  const env = (slot) => ({
+    // Each node starts at another server of the cluster.
+    NATS_URL: [...urls.slice(slot % 3), ...urls.slice(0, slot % 3)].join(','),
+    NATS_SUBJECT_PREFIX: `chaos${process.pid}`,
+    NODE_ID: `chaos-${slot}`,
+    DURABLE_TOPICS: 'orders.>',
+    HISTORY_SIZE: '100000',
+    HISTORY_TTL: '10m',
+    HISTORY_REPLICAS: '3',
+    WS_MESSAGE_RATE: '0',
+  });
+  const startSlot = async (slot) => {
+    const node = await startServer(env(slot), { single: true });
+    nodes[slot] = node;
+    return node;
+  };
+  for (let slot = 0; slot < 3; slot++) await startSlot(slot);
+  // The JetStream cluster elects its leaders and the stream is made (3 replicas).
+  await waitFor(async () => {
+    const response = await fetch(`${nodes[0].http}/api/sync/publish`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ topic: 'orders.warmup', data: 0 }),
+    }).catch(() => null);
+    return response && response.status === 200;
+  }, 30000, 250);
+
+  const live = () => nodes.filter((n) => n && n.alive !== false);
+  const pick = () => { const l = live(); return l.length ? l[Math.floor(Math.random() * l.length)] : null; };
+  const subscribers = Array.from({ length: SUBSCRIBERS }, (_, i) => new ResilientSubscriber(`sub${i}`, pick));
+  for (const s of subscribers) s.connect();
+  await waitFor(() => subscribers.every((s) => s.subscribed), 15000);
+
+  // Publisher: RATE msg/s round-robin over live nodes and topics; acknowledged = 200.
+  const acked = new Map(TOPICS.map((t) => [t, new Set()]));
+  let attempted = 0;
+  let failed = 0;
+  let inFlight = 0;
+  let nextId = 0;
+  const publishOne = async () => {
+    const l = live();
+    if (!l.length) { failed++; return; }
+    const node = l[attempted % l.length];
+    const topic = TOPICS[attempted % TOPICS.length];
+    const id = nextId++;
+    attempted++;
+    inFlight++;
+    try {
+      const response = await fetch(`${node.http}/api/sync/publish`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ topic, data: { id } }), signal: AbortSignal.timeout(10000),
+      });
+      if (response.status === 200) {
+        await response.json();
+        acked.get(topic).add(id);
+      } else {
+        failed++;
+        await response.text();
+      }
+    } catch {
+      failed++;
+    } finally {
+      inFlight--;
+    }
+  };
+  const started = Date.now();
+  let publishing = true;
+  const publisher = (async () => {
+    let sent = 0;
+    while (publishing) {
+      const due = Math.floor(((Date.now() - started) / 1000) * RATE);
+      while (sent < due && inFlight < 500) { publishOne(); sent++; }
+      await sleep(5);
+    }
+  })();
+
+  // Chaos: a natsync node killed every 8 s and back 2 s later; one nats-server killed at
+  // a quarter of the run and back at the half.
+  const events = [];
+  const kill = async (slot) => {
+    const node = nodes[slot];
+    if (!node) return;
+    node.alive = false;
+    await node.stop('SIGKILL');
+    events.push(`${((Date.now() - started) / 1000).toFixed(1)}s kill natsync ${slot}`);
+    await sleep(2000);
+    await startSlot(slot);
+    events.push(`${((Date.now() - started) / 1000).toFixed(1)}s natsync ${slot} back`);
+  };
+  const chaos = (async () => {
+    let round = 0;
+    while (Date.now() - started < (SECONDS - 4) * 1000) {
+      await sleep(8000 - ((Date.now() - started) % 8000));
+      if (Date.now() - started >= (SECONDS - 4) * 1000) break;
+      await kill(round++ % 3);
+    }
+  })();
+  const natsChaos = (async () => {
+    await sleep((SECONDS * 1000) / 4);
+    await natsServers[1].stop('SIGKILL');
+    events.push(`${((Date.now() - started) / 1000).toFixed(1)}s kill nats-server 1`);
+    await sleep((SECONDS * 1000) / 4);
+    await natsServers[1].start();
+    events.push(`${((Date.now() - started) / 1000).toFixed(1)}s nats-server 1 back`);
+  })();
+
+  await sleep(SECONDS * 1000);
+  publishing = false;
+  await publisher;
+  await chaos;
+  await natsChaos;
+  await waitFor(() => inFlight === 0, 15000);
+
+  const ackedCount = [...acked.values()].reduce((n, set) => n + set.size, 0);
+  // Every subscriber gets every acknowledged message (reconnecting as needed).
+  const missing = (s) => TOPICS.reduce((n, topic) => {
+    const got = new Set(s.topics.get(topic).ids);
+    let m = 0;
+    for (const id of acked.get(topic)) if (!got.has(id)) m++;
+    return n + m;
+  }, 0);
+  await waitFor(() => subscribers.every((s) => missing(s) === 0), 30000, 200).catch(() => {});
+  for (const s of subscribers) s.stop();
+
+  let delivered = 0;
+  let lost = 0;
+  let duplicated = 0;
+  let unacknowledgedDelivered = 0;
+  for (const s of subscribers) {
+    for (const topic of TOPICS) {
+      const { ids } = s.topics.get(topic);
+      delivered += ids.length;
+      const seen = new Set();
+      for (const id of ids) {
+        if (seen.has(id)) duplicated++;
+        seen.add(id);
+        if (!acked.get(topic).has(id)) unacknowledgedDelivered++;
+      }
+      for (const id of acked.get(topic)) if (!seen.has(id)) lost++;
+    }
+  }
+  const outOfOrder = subscribers.reduce((n, s) => n + s.outOfOrder, 0);
+  const recovered = subscribers.reduce((n, s) => n + s.recovered, 0);
+  const notRecovered = subscribers.flatMap((s) => s.notRecovered);
+  const reconnects = subscribers.reduce((n, s) => n + s.connections - 1, 0);
+  const summary = {
+    seconds: SECONDS, attempted, acknowledged: ackedCount, failed_publishes: failed,
+    subscribers: SUBSCRIBERS, expected_deliveries: ackedCount * SUBSCRIBERS, delivered, lost, duplicated,
+    out_of_order: outOfOrder, unacknowledged_but_delivered: unacknowledgedDelivered,
+    reconnects, recovered_resubscriptions: recovered, not_recovered: notRecovered.length, events,
+  };
+  console.log(`chaos: ${JSON.stringify(summary)}`);
+  assert.equal(lost, 0, 'acknowledged messages lost');
+  assert.equal(duplicated, 0, 'messages delivered twice');
+  assert.equal(outOfOrder, 0, 'offsets out of order');
+  assert.deepEqual(notRecovered, [], 'every resubscription recovered');
+  assert.ok(ackedCount > SECONDS * RATE * 0.5, `most publishes acknowledged (${ackedCount})`);
+  for (const node of nodes) if (node) await node.stop('SIGTERM');
+});

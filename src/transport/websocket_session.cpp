@@ -430,6 +430,7 @@ void WebSocketSession::drop_forbidden_subscriptions() {
   auto& hub = worker_.hub();
   for (const auto& topic : hub.topics_of(*this)) {
     if (context().auth.may_subscribe(*permissions_, user_id_, topic)) continue;
+    erase_offset_floor(find_offset_floor(topic));
     if (hub.unsubscribe(*this, topic) == IndexChange::key_vanished) {
       context().broker.interest_lost(Channel::topic, topic);
     }

@@ -1,4 +1,4 @@
-// Chaos: for CHAOS_SECONDS (60), 1,000 msg/s are published over REST to durable topics
+// Chaos: for CHAOS_SECONDS (60; 30 under the sanitizers), 1,000 msg/s are published over REST to durable topics
 // of a 3-node natsync cluster on a 3-server JetStream cluster (stream with 3 replicas),
 // while natsync nodes are killed (SIGKILL) and restarted and one nats-server is killed
 // and restarted. Subscribers reconnect to any live node with "since" their last offset.
@@ -10,7 +10,8 @@ const assert = require('node:assert/strict');
 const { startServer, WebSocket, waitFor, sleep } = require('./harness');
 const { startNatsCluster } = require('./nats');
 
-const SECONDS = Number(process.env.CHAOS_SECONDS || 60);
+const SANITIZED = process.env.NATSYNC_SANITIZED === '1';
+const SECONDS = Number(process.env.CHAOS_SECONDS || (SANITIZED ? 30 : 60));
 const RATE = 1000;  // messages a second, over all topics
 const TOPICS = ['orders.0', 'orders.1', 'orders.2', 'orders.3', 'orders.4'];
 const SUBSCRIBERS = 6;
@@ -240,6 +241,7 @@ test(`chaos: ${SECONDS} s of ${RATE} msg/s on durable topics while natsync nodes
   assert.equal(duplicated, 0, 'messages delivered twice');
   assert.equal(outOfOrder, 0, 'offsets out of order');
   assert.deepEqual(notRecovered, [], 'every resubscription recovered');
-  assert.ok(ackedCount > SECONDS * RATE * 0.5, `most publishes acknowledged (${ackedCount})`);
+  // Publishes to a node that is being killed fail; the rest must go through.
+  assert.ok(ackedCount > SECONDS * RATE * (SANITIZED ? 0.25 : 0.5), `most publishes acknowledged (${ackedCount})`);
   for (const node of nodes) if (node) await node.stop('SIGTERM');
 });

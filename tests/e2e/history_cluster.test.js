@@ -5,6 +5,7 @@
 'use strict';
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
+const net = require('node:net');
 const { startServer, Client, postJson, getStatus, waitFor } = require('./harness');
 const { startNats } = require('./nats');
 
@@ -12,8 +13,9 @@ let nats;
 let nodes = [];
 let prefixCounter = 0;
 
+let lastPrefix = '';
 async function startNodes(count, extraEnv = {}) {
-  const prefix = `hist${process.pid}x${prefixCounter++}`;
+  const prefix = lastPrefix = `hist${process.pid}x${prefixCounter++}`;
   const started = await Promise.all(Array.from({ length: count }, (_, i) => startServer({
     NATS_URL: nats.url, NATS_SUBJECT_PREFIX: prefix, NODE_ID: `node-${i}`, DURABLE_TOPICS: 'orders.>',
     WS_MESSAGE_RATE: '0', ...extraEnv,
@@ -120,5 +122,44 @@ test('recovered:false when the history was trimmed past the offset or the epoch 
   assert.equal(twice.json.duplicate, true);
   assert.equal(twice.json.offset, once.json.offset);
   assert.equal(first.json.offset < once.json.offset, true);
+  await stopNodes();
+});
+
+// Publishes raw bytes on a NATS subject with the plain NATS protocol, as any NATS client may.
+function natsPublish(url, subject, body) {
+  const { port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), '127.0.0.1');
+    socket.on('error', reject);
+    socket.once('data', () => {
+      const payload = Buffer.from(body);
+      socket.write(`CONNECT {"verbose":false}\r\nPUB ${subject} ${payload.length}\r\n`);
+      socket.write(Buffer.concat([payload, Buffer.from('\r\nPING\r\n')]));
+      socket.on('data', (chunk) => { if (chunk.toString().includes('PONG')) { socket.end(); resolve(); } });
+    });
+  });
+}
+
+test('what other NATS clients publish into the stream: JSON is delivered with its offset, anything else never reaches a client', async () => {
+  const [a, b] = await startNodes(2);
+  const client = await Client.open(`${b.ws}?user_id=dave`);
+  const ack = await client.request({ type: 'subscribe', topic: 'orders.raw' });
+  const subject = `${lastPrefix}.d.orders.raw`;
+  await natsPublish(nats.url, subject, 'not json {');
+  await natsPublish(nats.url, subject, '{"from":"nats"}');
+  const message = await client.next('data');
+  assert.deepEqual(message.data, { from: 'nats' });
+  assert.equal(message.offset > ack.offset, true);
+  await waitFor(() => /dropped message \d+ on .*orders\.raw/.test(b.output()), 5000);
+  // A replay skips it too.
+  const again = await Client.open(`${a.ws}?user_id=dave`);
+  const resumed = await again.request({ type: 'subscribe', topic: 'orders.raw', since: { offset: ack.offset, epoch: ack.epoch } });
+  assert.equal(resumed.recovered, true);
+  assert.deepEqual((await again.next('data')).data, { from: 'nats' });
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(again.messages.filter((m) => m.type === 'data').length, 0);
+  assert.equal(client.messages.filter((m) => m.type === 'data').length, 0);
+  await client.close();
+  await again.close();
   await stopNodes();
 });

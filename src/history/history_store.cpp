@@ -25,11 +25,13 @@ HistoryStore::HistoryStore(HistorySettings settings)
   for (std::size_t i = 0; i < kShards; ++i) shards_.push_back(std::make_unique<Shard>());
 }
 
-bool HistoryStore::durable(std::string_view topic) const {
-  if (settings_.size == 0) return false;
-  return std::any_of(settings_.durable_topics.begin(), settings_.durable_topics.end(),
+bool is_durable(const HistorySettings& settings, std::string_view topic) {
+  if (settings.size == 0) return false;
+  return std::any_of(settings.durable_topics.begin(), settings.durable_topics.end(),
                      [topic](const TopicPattern& pattern) { return pattern.matches(topic); });
 }
+
+bool HistoryStore::durable(std::string_view topic) const { return is_durable(settings_, topic); }
 
 HistoryStore::Shard& HistoryStore::shard_for(std::string_view topic) {
   return *shards_[std::hash<std::string_view>{}(topic) % kShards];

@@ -39,6 +39,9 @@ struct HistorySettings {
   std::chrono::steady_clock::duration ttl{};  // and for at most this long
 };
 
+// Whether `topic` keeps history under `settings`.
+bool is_durable(const HistorySettings& settings, std::string_view topic);
+
 class HistoryStore {
  public:
   using Clock = std::chrono::steady_clock;

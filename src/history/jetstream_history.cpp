@@ -76,7 +76,6 @@ std::string JetStreamHistory::stream_name(std::string_view subject_prefix) {
 
 JetStreamHistory::JetStreamHistory(JetStreamSettings settings, const Hub& hub, spdlog::logger& log)
     : settings_(std::move(settings)),
-      durable_(settings_.history),
       hub_(hub),
       log_(log),
       stream_(stream_name(settings_.subject_prefix)),

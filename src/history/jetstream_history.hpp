@@ -68,7 +68,7 @@ class JetStreamHistory final : public History {
   // Stops the consumer, waits for the requests under way, closes. Idempotent.
   void stop();
 
-  bool durable(std::string_view topic) const override { return durable_.durable(topic); }
+  bool durable(std::string_view topic) const override { return is_durable(settings_.history, topic); }
   void publish(const std::string& topic, std::string_view data_json, std::uint64_t exclude_connection,
                std::string_view idempotency_key, PublishDone done) override;
   void recover(const std::string& topic, const std::optional<StreamPosition>& since,
@@ -114,7 +114,6 @@ class JetStreamHistory final : public History {
   std::string subject_for(std::string_view topic) const { return subject_prefix_ + std::string(topic); }
 
   JetStreamSettings settings_;
-  HistoryStore durable_;  // only its DURABLE_TOPICS matching is used
   const Hub& hub_;
   spdlog::logger& log_;
   std::string stream_;

@@ -417,6 +417,14 @@ void WebSocketSession::erase_offset_floor(const OffsetFloor* floor) {
 void WebSocketSession::deliver_offset(const Publication& publication) {
   if (auto* floor = find_offset_floor(publication.key)) {
     if (floor->recovering) {
+      // Held messages count against WS_MAX_QUEUE_BYTES like queued ones.
+      floor->held_bytes += publication.frame->size();
+      if (outbound_.bytes() + floor->held_bytes > context().config.ws_max_queue_bytes) {
+        const auto queued = outbound_.bytes() + floor->held_bytes;
+        erase_offset_floor(floor);
+        if (!closing_ && open_) cut_slow_consumer(queued);
+        return;
+      }
       floor->held.push_back(HeldMessage{publication.offset, publication.epoch, publication.frame});
       return;
     }
@@ -477,17 +485,21 @@ void WebSocketSession::handle_auth(const ClientMessage& message) {
 void WebSocketSession::deliver(const Frame& frame) {
   if (closing_ || !open_) return;
   if (outbound_.bytes() + frame->size() > context().config.ws_max_queue_bytes) {
-    context().log.info("connection {} (user '{}'): slow consumer, {} bytes queued; closing", id(), user_id_,
-                       outbound_.bytes());
-    // Keep only what is being written; tell the client why, then close.
-    outbound_.drop_unsent();
-    outbound_.push(make_text_frame(
-        encode_error(ErrorCode::slow_consumer, "connection could not keep up with its messages", {})));
-    close(close_code::slow_consumer);  // flushes the notice, then the close frame
+    cut_slow_consumer(outbound_.bytes());
     return;
   }
   outbound_.push(frame);
   request_flush();
+}
+
+void WebSocketSession::cut_slow_consumer(std::size_t queued_bytes) {
+  context().log.info("connection {} (user '{}'): slow consumer, {} bytes queued; closing", id(), user_id_,
+                     queued_bytes);
+  // Keep only what is being written; tell the client why, then close.
+  outbound_.drop_unsent();
+  outbound_.push(make_text_frame(
+      encode_error(ErrorCode::slow_consumer, "connection could not keep up with its messages", {})));
+  close(close_code::slow_consumer);  // flushes the notice, then the close frame
 }
 
 void WebSocketSession::reply(std::string_view text) { deliver(make_text_frame(text)); }

@@ -113,6 +113,8 @@ class WebSocketSession final : public Subscriber,
   // A broker ReadyFn that runs `fn` on this session's worker if it is still open.
   std::function<void()> on_worker(std::function<void(WebSocketSession&)> fn);
   void reply(std::string_view text);
+  // Over WS_MAX_QUEUE_BYTES: tells the client `slow_consumer` and closes.
+  void cut_slow_consumer(std::size_t queued_bytes);
   void request_flush();
   void do_write();
   // Hands the next batch of queued frames to the socket.
@@ -154,6 +156,7 @@ class WebSocketSession final : public Subscriber,
     StreamPosition position{};
     bool recovering = false;
     std::vector<HeldMessage> held{};
+    std::size_t held_bytes = 0;
   };
   std::unique_ptr<std::vector<OffsetFloor>> offset_floors_;
   OffsetFloor* find_offset_floor(std::string_view topic);

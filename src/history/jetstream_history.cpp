@@ -2,11 +2,14 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <cstdio>
+#include <iterator>
 #include <stdexcept>
+#include <thread>
 
 #include "protocol/server_message.hpp"
 #include "protocol/topic.hpp"
@@ -17,6 +20,11 @@ namespace {
 constexpr const char* kExcludeHeader = "Natsync-Exclude";  // "<node id> <connection id>" of a sync's sender
 constexpr auto kSetupRetry = std::chrono::seconds(1);
 constexpr auto kSampleEvery = std::chrono::milliseconds(100);
+// How long a recovery keeps asking JetStream (leader elections take seconds), and how
+// long one read waits.
+constexpr auto kRecoveryPatience = std::chrono::seconds(30);
+constexpr auto kReadTimeout = std::chrono::milliseconds(2000);
+constexpr int kStallLimit = 3;  // sweeps (seconds) without progress behind the stream
 constexpr int kPendingMessages = 1'000'000;
 constexpr int kPendingBytes = 512 * 1024 * 1024;
 
@@ -119,6 +127,7 @@ void JetStreamHistory::start() {
 void JetStreamHistory::set_up() {
   if (stopping_) return;
   if (!ensure_stream()) {
+    give_up_waiting(std::chrono::steady_clock::now());
     retry_timer_.expires_after(kSetupRetry);
     retry_timer_.async_wait([this](boost::system::error_code ec) {
       if (!ec) set_up();
@@ -173,25 +182,45 @@ bool JetStreamHistory::ensure_stream() {
   }
   dispatched_ = last;
 
-  // One ordered consumer for this node, from the next message on: nats.c recreates it
-  // from the last sequence it delivered whenever it detects a gap or a lost server.
+  if (!subscribe_consumer(last + 1)) return false;
+  std::vector<Waiting> waiting;
+  {
+    const std::lock_guard lock(waiting_mutex_);
+    ready_ = true;
+    waiting.swap(waiting_);
+  }
+  for (auto& recovery : waiting) recovery.start();
+  log_.info("history in JetStream stream {} (epoch {}, {} replicas, last sequence {})", stream_, epoch.data(),
+            settings_.replicas, last);
+  return true;
+}
+
+bool JetStreamHistory::subscribe_consumer(std::uint64_t first_sequence) {
+  // One ordered consumer for this node: nats.c recreates it from the last sequence it
+  // delivered when it detects a gap; sweep() recreates it when it stalls.
+  const auto subjects = subject_prefix_ + ">";
   jsSubOptions options;
   jsSubOptions_Init(&options);
   options.Stream = stream_.c_str();
   options.Ordered = true;
   options.Config.DeliverPolicy = js_DeliverByStartSequence;
-  options.Config.OptStartSeq = last + 1;
-  status = js_Subscribe(&consumer_, js_, subjects.c_str(), &JetStreamHistory::on_message, this, nullptr,
-                        &options, &error);
+  options.Config.OptStartSeq = first_sequence;
+  natsSubscription* consumer = nullptr;
+  jsErrCode error = static_cast<jsErrCode>(0);
+  const natsStatus status = js_Subscribe(&consumer, js_, subjects.c_str(), &JetStreamHistory::on_message,
+                                         this, nullptr, &options, &error);
   if (status != NATS_OK) {
     log_.warn("JetStream consumer for the history failed ({}, error {}): retrying",
               natsStatus_GetText(status), static_cast<int>(error));
     return false;
   }
-  natsSubscription_SetPendingLimits(consumer_, kPendingMessages, kPendingBytes);
-  ready_ = true;
-  log_.info("history in JetStream stream {} (epoch {}, {} replicas, last sequence {})", stream_, epoch.data(),
-            settings_.replicas, last);
+  natsSubscription_SetPendingLimits(consumer, kPendingMessages, kPendingBytes);
+  const std::lock_guard lock(consumer_mutex_);
+  if (consumer_ != nullptr) {
+    natsSubscription_Unsubscribe(consumer_);
+    natsSubscription_Destroy(consumer_);
+  }
+  consumer_ = consumer;
   return true;
 }
 
@@ -200,10 +229,13 @@ void JetStreamHistory::stop() {
   ready_ = false;
   boost::asio::post(pool_, [this] { retry_timer_.cancel(); });
   pool_.join();
-  if (consumer_ != nullptr) {
-    natsSubscription_Unsubscribe(consumer_);
-    natsSubscription_Destroy(consumer_);
-    consumer_ = nullptr;
+  {
+    const std::lock_guard lock(consumer_mutex_);
+    if (consumer_ != nullptr) {
+      natsSubscription_Unsubscribe(consumer_);
+      natsSubscription_Destroy(consumer_);
+      consumer_ = nullptr;
+    }
   }
   if (js_ != nullptr) {
     jsPubOptions wait;
@@ -212,6 +244,7 @@ void JetStreamHistory::stop() {
     js_PublishAsyncComplete(js_, &wait);  // the acks of what is in flight, so every `done` runs
   }
   if (connection_ != nullptr) natsConnection_Close(connection_);
+  give_up_waiting(std::chrono::steady_clock::time_point::max());
   {
     // Publishes whose ack never came (closed meanwhile): their callers learn it.
     std::unordered_map<natsMsg*, PublishDone> left;
@@ -370,34 +403,88 @@ void JetStreamHistory::deliver(natsMsg* message) {
 
 void JetStreamHistory::recover(const std::string& topic, const std::optional<StreamPosition>& since,
                                RecoverDone done) {
-  if (!ready_) {
-    done(Recovery{});  // no position: nothing to drop, and no "since" can be honoured
-    return;
-  }
-  const std::uint64_t dispatched = dispatched_;
-  auto epoch = this->epoch();
   if (!since) {
-    done(Recovery{false, StreamPosition{dispatched, std::move(epoch)}, {}});
+    // No position while not ready: nothing to drop, and nothing stored to point at.
+    done(ready_ ? Recovery{false, StreamPosition{dispatched_, epoch()}, {}} : Recovery{});
     return;
   }
-  boost::asio::post(
-      pool_, [this, topic, since = *since, dispatched, epoch = std::move(epoch), done = std::move(done)] {
-        done(fetch_recovery(topic, since, dispatched, epoch));
-      });
+  auto shared_done = std::make_shared<RecoverDone>(std::move(done));
+  auto start = [this, topic, since = *since, shared_done] {
+    // The subscriber is in the hub already; everything after this reaches it live.
+    const std::uint64_t dispatched = dispatched_;
+    boost::asio::post(pool_, [this, topic, since, dispatched, epoch = epoch(), shared_done] {
+      (*shared_done)(fetch_recovery(topic, since, dispatched, epoch));
+    });
+  };
+  {
+    const std::lock_guard lock(waiting_mutex_);
+    if (!ready_) {
+      // JetStream has not answered this node yet (it just started, or the cluster is
+      // electing): wait for it rather than answer recovered:false at once.
+      waiting_.push_back(Waiting{std::move(start), [shared_done] { (*shared_done)(Recovery{}); },
+                                 std::chrono::steady_clock::now() + kRecoveryPatience});
+      return;
+    }
+  }
+  start();
+}
+
+void JetStreamHistory::give_up_waiting(std::chrono::steady_clock::time_point now) {
+  std::vector<Waiting> expired;
+  {
+    const std::lock_guard lock(waiting_mutex_);
+    auto keep = std::partition(waiting_.begin(), waiting_.end(),
+                               [now](const Waiting& waiting) { return waiting.deadline > now; });
+    std::move(keep, waiting_.end(), std::back_inserter(expired));
+    waiting_.erase(keep, waiting_.end());
+  }
+  if (!expired.empty()) {
+    log_.warn("{} recoveries answered recovered:false: JetStream did not answer this node within {} s",
+              expired.size(), std::chrono::duration_cast<std::chrono::seconds>(kRecoveryPatience).count());
+  }
+  for (auto& recovery : expired) recovery.give_up();
 }
 
 Recovery JetStreamHistory::fetch_recovery(const std::string& topic, const StreamPosition& since,
                                           std::uint64_t dispatched, const std::string& epoch) {
   Recovery recovery;
   recovery.position = StreamPosition{dispatched, epoch};
+  // While JetStream elects a new leader (a server died) its requests fail for a few
+  // seconds: keep asking, up to kRecoveryPatience, before answering recovered:false.
+  const auto give_up = std::chrono::steady_clock::now() + kRecoveryPatience;
+  const auto patiently = [&](auto request) {
+    auto pause = std::chrono::milliseconds(50);
+    for (;;) {
+      auto result = request();
+      if (result.has_value() || stopping_ || std::chrono::steady_clock::now() + pause > give_up)
+        return result;
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, std::chrono::milliseconds(1000));
+    }
+  };
+  const auto state_now = [&] { return patiently([&] { return stream_state(); }); };
+  const auto next_after = [&](const std::string& subject, std::uint64_t from, StoredMessage& out) {
+    const auto found = patiently([&]() -> std::optional<Lookup> {
+      const auto lookup = next_message(subject, from, out);
+      return lookup == Lookup::failed ? std::nullopt : std::optional(lookup);
+    });
+    return found.value_or(Lookup::failed);
+  };
+  const auto unanswered = [&] {
+    log_.warn("recovery of {} since {}: JetStream did not answer within {} s; answered recovered:false",
+              topic, since.offset,
+              std::chrono::duration_cast<std::chrono::seconds>(kRecoveryPatience).count());
+    return recovery;
+  };
   const std::uint64_t after = since.offset;
   if (after != 0 && since.epoch != epoch) return recovery;  // another stream: its offsets mean nothing here
   if (after >= dispatched) {
     // Nothing of it delivered here yet; the client may have seen it on a node ahead of
     // this one. Fine if the stream has got that far.
     if (after > dispatched) {
-      auto state = stream_state();
-      if (!state || after > state->last) return recovery;
+      auto state = state_now();
+      if (!state) return unanswered();
+      if (after > state->last) return recovery;
       recovery.position.offset = after;
     }
     recovery.recovered = true;
@@ -413,8 +500,8 @@ Recovery JetStreamHistory::fetch_recovery(const std::string& topic, const Stream
   MessageParser parser;
   StoredMessage message;
   for (std::uint64_t from = after + 1; count <= size; from = message.sequence + 1) {
-    const auto found = next_message(subject, from, message);
-    if (found == Lookup::failed) return recovery;
+    const auto found = next_after(subject, from, message);
+    if (found == Lookup::failed) return unanswered();
     if (found == Lookup::none) break;
     ++count;
     if (message.sequence <= dispatched && parser.is_json(message.data)) {
@@ -423,8 +510,8 @@ Recovery JetStreamHistory::fetch_recovery(const std::string& topic, const Stream
     }
   }
   if (count > size) return recovery;
-  const auto state = stream_state();
-  if (!state) return recovery;
+  const auto state = state_now();
+  if (!state) return unanswered();
   if (after + 1 < state->first && !stored_within_ttl(after)) return recovery;
   recovery.recovered = true;
   recovery.frames = std::move(frames);
@@ -479,9 +566,8 @@ JetStreamHistory::Lookup JetStreamHistory::next_message(const std::string& subje
   const auto request =
       R"({"seq":)" + std::to_string(from) + R"(,"next_by_subj":)" + json_quote(subject) + "}";
   natsMsg* reply = nullptr;
-  const natsStatus status =
-      natsConnection_Request(&reply, connection_, api.c_str(), request.data(),
-                             static_cast<int>(request.size()), settings_.request_timeout.count());
+  const natsStatus status = natsConnection_Request(&reply, connection_, api.c_str(), request.data(),
+                                                   static_cast<int>(request.size()), kReadTimeout.count());
   if (status != NATS_OK) return Lookup::failed;
   const std::string_view body(natsMsg_GetData(reply), static_cast<std::size_t>(natsMsg_GetDataLength(reply)));
   boost::system::error_code ec;
@@ -517,7 +603,10 @@ JetStreamHistory::Lookup JetStreamHistory::next_message(const std::string& subje
 std::optional<JetStreamHistory::StreamState> JetStreamHistory::stream_state() {
   jsStreamInfo* info = nullptr;
   jsErrCode error = static_cast<jsErrCode>(0);
-  if (js_GetStreamInfo(&info, js_, stream_.c_str(), nullptr, &error) != NATS_OK) return std::nullopt;
+  jsOptions options;
+  jsOptions_Init(&options);
+  options.Wait = kReadTimeout.count();  // short, so that a recovery asks again soon
+  if (js_GetStreamInfo(&info, js_, stream_.c_str(), &options, &error) != NATS_OK) return std::nullopt;
   StreamState state{info->State.FirstSeq, info->State.LastSeq, info->State.Msgs};
   jsStreamInfo_Destroy(info);
   messages_ = state.messages;
@@ -525,10 +614,25 @@ std::optional<JetStreamHistory::StreamState> JetStreamHistory::stream_state() {
 }
 
 void JetStreamHistory::sweep() {
-  // Refreshes the message count for the status, one request at a time.
+  // Once a second, one request at a time: refreshes the message count for the status,
+  // and watches the consumer. If the stream has messages this node has not delivered
+  // and none arrived for kStallLimit sweeps, the consumer is lost (its server died
+  // without nats.c noticing): a new one starts after the last delivered sequence, so
+  // nothing is skipped and nothing repeated.
   if (!ready_ || state_refreshing_.exchange(true)) return;
   boost::asio::post(pool_, [this] {
-    stream_state();
+    const auto state = stream_state();
+    const std::uint64_t dispatched = dispatched_;
+    if (state && state->last > dispatched && dispatched == last_swept_dispatched_) {
+      if (++stalled_sweeps_ >= kStallLimit) {
+        log_.warn("JetStream: the history consumer stalled at sequence {} (stream at {}): recreating it",
+                  dispatched, state->last);
+        if (subscribe_consumer(dispatched + 1)) stalled_sweeps_ = 0;
+      }
+    } else {
+      stalled_sweeps_ = 0;
+    }
+    last_swept_dispatched_ = dispatched;
     state_refreshing_ = false;
   });
 }

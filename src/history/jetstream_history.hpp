@@ -32,6 +32,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -97,6 +98,10 @@ class JetStreamHistory final : public History {
   // Pool threads.
   void set_up();
   bool ensure_stream();
+  // Answers recovered:false to recoveries waiting for readiness past their deadline.
+  void give_up_waiting(std::chrono::steady_clock::time_point now);
+  // (Re)creates this node's ordered consumer from `first_sequence`.
+  bool subscribe_consumer(std::uint64_t first_sequence);
   Lookup next_message(const std::string& subject, std::uint64_t from, StoredMessage& out);
   std::optional<StreamState> stream_state();
   Recovery fetch_recovery(const std::string& topic, const StreamPosition& since, std::uint64_t dispatched,
@@ -122,7 +127,11 @@ class JetStreamHistory final : public History {
   natsOptions* options_ = nullptr;
   natsConnection* connection_ = nullptr;
   jsCtx* js_ = nullptr;
+  std::mutex consumer_mutex_;
   natsSubscription* consumer_ = nullptr;
+  // Pool thread (sweep): the consumer's progress at the last sweep.
+  std::uint64_t last_swept_dispatched_ = 0;
+  int stalled_sweeps_ = 0;
   std::atomic<bool> ready_{false};
   std::atomic<bool> stopping_{false};
 
@@ -145,6 +154,16 @@ class JetStreamHistory final : public History {
   // The delivery thread validates data with this parser (guarded: nats.c may use several).
   std::mutex parser_mutex_;
   MessageParser parser_;
+
+  // Recoveries that came before JetStream answered this node: started when it does, or
+  // answered recovered:false at their deadline. ready_ changes under waiting_mutex_.
+  struct Waiting {
+    std::function<void()> start;
+    std::function<void()> give_up;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  std::mutex waiting_mutex_;
+  std::vector<Waiting> waiting_;
 
   // Async publishes waiting for their ack, by message.
   std::mutex pending_mutex_;

@@ -18,6 +18,7 @@ const SUBSCRIBERS = 6;
 
 let natsServers = [];
 const nodes = [];  // slot -> running natsync server or null
+const retired = [];  // killed nodes' output, for a failure report
 
 after(async () => {
   for (const node of nodes) if (node) await node.stop('SIGKILL');
@@ -169,6 +170,7 @@ test(`chaos: ${SECONDS} s of ${RATE} msg/s on durable topics while natsync nodes
     if (!node) return;
     node.alive = false;
     await node.stop('SIGKILL');
+    retired.push({ slot, port: node.port, output: node.output() });
     events.push(`${((Date.now() - started) / 1000).toFixed(1)}s kill natsync ${slot}`);
     await sleep(2000);
     await startSlot(slot);
@@ -237,6 +239,15 @@ test(`chaos: ${SECONDS} s of ${RATE} msg/s on durable topics while natsync nodes
     reconnects, recovered_resubscriptions: recovered, not_recovered: notRecovered.length, events,
   };
   console.log(`chaos: ${JSON.stringify(summary)}`);
+  if (lost || duplicated || outOfOrder || notRecovered.length) {
+    // What the nodes said, for the failure report.
+    for (const s of subscribers) console.log(`chaos: ${s.name} missing ${missing(s)}, not recovered ${JSON.stringify(s.notRecovered)}`);
+    const report = [...retired, ...nodes.map((node, slot) => ({ slot, port: node && node.port, output: node ? node.output() : '' }))];
+    for (const { slot, port, output } of report) {
+      const lines = output.split('\n').filter((l) => / (warning|error) /.test(l));
+      console.log(`chaos: natsync ${slot} (:${port}) warnings:\n${lines.slice(-25).join('\n')}`);
+    }
+  }
   assert.equal(lost, 0, 'acknowledged messages lost');
   assert.equal(duplicated, 0, 'messages delivered twice');
   assert.equal(outOfOrder, 0, 'offsets out of order');

@@ -4,6 +4,8 @@
 #include <boost/json/parse.hpp>
 #include <stdexcept>
 
+#include "broker/nats_options.hpp"
+
 #include "protocol/server_message.hpp"
 
 namespace natsync {
@@ -14,13 +16,6 @@ constexpr int kFlushTimeoutMs = 2000;
 // far above what a healthy delivery thread ever holds.
 constexpr int kPendingMessages = 1'000'000;
 constexpr int kPendingBytes = 512 * 1024 * 1024;
-
-void check(natsStatus status, const char* what) {
-  if (status != NATS_OK) {
-    throw std::runtime_error(std::string("NATS ") + what + ": " + natsStatus_GetText(status) + " (" +
-                             nats_GetLastError(nullptr) + ")");
-  }
-}
 
 std::string connected_url(natsConnection* connection) {
   char url[256] = {0};
@@ -43,32 +38,15 @@ NatsBroker::NatsBroker(NatsSettings settings, const Hub& hub, const ConnectionRe
 NatsBroker::~NatsBroker() { stop(); }
 
 void NatsBroker::start() {
-  check(natsOptions_Create(&options_), "options");
-  std::vector<const char*> servers;
-  servers.reserve(settings_.servers.size());
-  for (const auto& server : settings_.servers) servers.push_back(server.c_str());
-  check(natsOptions_SetServers(options_, servers.data(), static_cast<int>(servers.size())), "NATS_URL");
-  const auto name = "natsync " + settings_.node_id;
-  check(natsOptions_SetName(options_, name.c_str()), "name");
-  check(natsOptions_SetNoEcho(options_, true), "no-echo");
-  // Servers are tried in the order given (then those the cluster announces), so an
-  // operator can point each node at its nearest server first.
-  check(natsOptions_SetNoRandomize(options_, true), "no-randomize");
-  // One delivery thread for every subscription instead of one thread each.
-  check(natsOptions_UseGlobalMessageDelivery(options_, true), "global delivery");
-  check(natsOptions_SetMaxReconnect(options_, -1), "reconnect");  // forever
-  check(natsOptions_SetReconnectWait(options_, 250), "reconnect wait");
-  check(natsOptions_SetReconnectJitter(options_, 250, 1000), "reconnect jitter");
-  check(natsOptions_SetReconnectBufSize(options_, static_cast<int>(settings_.reconnect_buffer_bytes)),
-        "reconnect buffer");
-  // Detect a silent server within ~10 s (the default is minutes).
-  check(natsOptions_SetPingInterval(options_, 5000), "ping interval");
-  check(natsOptions_SetMaxPingsOut(options_, 2), "pings out");
-  check(natsOptions_SetDisconnectedCB(options_, &NatsBroker::on_disconnected, this), "callbacks");
-  check(natsOptions_SetReconnectedCB(options_, &NatsBroker::on_reconnected, this), "callbacks");
-  check(natsOptions_SetClosedCB(options_, &NatsBroker::on_closed, this), "callbacks");
-  check(natsOptions_SetErrorHandler(options_, &NatsBroker::on_error, this), "callbacks");
-  check(natsOptions_SetRetryOnFailedConnect(options_, true, &NatsBroker::on_connected, this), "retry");
+  options_ = make_nats_options(settings_.servers, "natsync " + settings_.node_id);
+  check_nats(natsOptions_SetNoEcho(options_, true), "no-echo");
+  check_nats(natsOptions_SetReconnectBufSize(options_, static_cast<int>(settings_.reconnect_buffer_bytes)),
+             "reconnect buffer");
+  check_nats(natsOptions_SetDisconnectedCB(options_, &NatsBroker::on_disconnected, this), "callbacks");
+  check_nats(natsOptions_SetReconnectedCB(options_, &NatsBroker::on_reconnected, this), "callbacks");
+  check_nats(natsOptions_SetClosedCB(options_, &NatsBroker::on_closed, this), "callbacks");
+  check_nats(natsOptions_SetErrorHandler(options_, &NatsBroker::on_error, this), "callbacks");
+  check_nats(natsOptions_SetRetryOnFailedConnect(options_, true, &NatsBroker::on_connected, this), "retry");
 
   const natsStatus status = natsConnection_Connect(&connection_, options_);
   if (status == NATS_OK) {
@@ -79,7 +57,7 @@ void NatsBroker::start() {
     for (const auto& server : settings_.servers) urls += (urls.empty() ? "" : ",") + server;
     log_.warn("NATS not reachable yet at {}: serving local clients, retrying in the background", urls);
   } else {
-    check(status, "connect");
+    check_nats(status, "connect");
   }
 
   thread_ = std::thread([this] { io_context_.run(); });

@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "broker/nats_options.hpp"
 #include "protocol/server_message.hpp"
 #include "protocol/topic.hpp"
 
@@ -27,13 +28,6 @@ constexpr auto kReadTimeout = std::chrono::milliseconds(2000);
 constexpr int kStallLimit = 3;  // sweeps (seconds) without progress behind the stream
 constexpr int kPendingMessages = 1'000'000;
 constexpr int kPendingBytes = 512 * 1024 * 1024;
-
-void check(natsStatus status, const char* what) {
-  if (status != NATS_OK) {
-    throw std::runtime_error(std::string("NATS ") + what + ": " + natsStatus_GetText(status) + " (" +
-                             nats_GetLastError(nullptr) + ")");
-  }
-}
 
 std::int64_t nanoseconds(std::chrono::nanoseconds duration) { return duration.count(); }
 
@@ -92,35 +86,22 @@ JetStreamHistory::JetStreamHistory(JetStreamSettings settings, const Hub& hub, s
 JetStreamHistory::~JetStreamHistory() { stop(); }
 
 void JetStreamHistory::start() {
-  check(natsOptions_Create(&options_), "options");
-  std::vector<const char*> servers;
-  servers.reserve(settings_.servers.size());
-  for (const auto& server : settings_.servers) servers.push_back(server.c_str());
-  check(natsOptions_SetServers(options_, servers.data(), static_cast<int>(servers.size())), "NATS_URL");
-  const auto name = "natsync " + settings_.node_id + " history";
-  check(natsOptions_SetName(options_, name.c_str()), "name");
-  check(natsOptions_SetNoRandomize(options_, true), "no-randomize");
-  check(natsOptions_UseGlobalMessageDelivery(options_, true), "global delivery");
-  check(natsOptions_SetMaxReconnect(options_, -1), "reconnect");
-  check(natsOptions_SetReconnectWait(options_, 250), "reconnect wait");
-  check(natsOptions_SetReconnectJitter(options_, 250, 1000), "reconnect jitter");
-  check(natsOptions_SetPingInterval(options_, 5000), "ping interval");
-  check(natsOptions_SetMaxPingsOut(options_, 2), "pings out");
+  options_ = make_nats_options(settings_.servers, "natsync " + settings_.node_id + " history");
   // With a callback, a connect that fails goes on in the background (without one
   // nats.c would retry inside natsConnection_Connect, forever).
-  check(natsOptions_SetRetryOnFailedConnect(
-            options_, true, [](natsConnection* /*connection*/, void* /*closure*/) {}, nullptr),
-        "retry");
+  check_nats(natsOptions_SetRetryOnFailedConnect(
+                 options_, true, [](natsConnection* /*connection*/, void* /*closure*/) {}, nullptr),
+             "retry");
   const natsStatus status = natsConnection_Connect(&connection_, options_);
-  if (status != NATS_OK && status != NATS_NOT_YET_CONNECTED) check(status, "connect");
+  if (status != NATS_OK && status != NATS_NOT_YET_CONNECTED) check_nats(status, "connect");
 
   jsOptions options;
-  check(jsOptions_Init(&options), "JetStream options");
+  check_nats(jsOptions_Init(&options), "JetStream options");
   options.Wait = settings_.request_timeout.count();
   options.PublishAsync.AckHandler = &JetStreamHistory::on_ack;
   options.PublishAsync.AckHandlerClosure = this;
   options.PublishAsync.MaxPending = 65536;
-  check(natsConnection_JetStream(&js_, connection_, &options), "JetStream context");
+  check_nats(natsConnection_JetStream(&js_, connection_, &options), "JetStream context");
   boost::asio::post(pool_, [this] { set_up(); });
 }
 

@@ -278,30 +278,25 @@ void JetStreamHistory::publish(const std::string& topic, std::string_view data_j
   }
   natsMsg* sent = message;
   if (js_PublishMsgAsync(js_, &sent, &options) != NATS_OK) {
-    PublishDone failed;
-    {
-      const std::lock_guard lock(pending_mutex_);
-      if (auto it = pending_.find(message); it != pending_.end()) {
-        failed = std::move(it->second);
-        pending_.erase(it);
-      }
-    }
+    auto failed = take_pending(message);
     natsMsg_Destroy(sent);  // null when the library kept it
     if (failed) failed(Stored{});
   }
 }
 
+JetStreamHistory::PublishDone JetStreamHistory::take_pending(natsMsg* message) {
+  const std::lock_guard lock(pending_mutex_);
+  const auto it = pending_.find(message);
+  if (it == pending_.end()) return {};
+  auto done = std::move(it->second);
+  pending_.erase(it);
+  return done;
+}
+
 void JetStreamHistory::on_ack(jsCtx* /*js*/, natsMsg* message, jsPubAck* ack, jsPubAckErr* error,
                               void* closure) {
   auto* self = static_cast<JetStreamHistory*>(closure);
-  PublishDone done;
-  {
-    const std::lock_guard lock(self->pending_mutex_);
-    if (auto it = self->pending_.find(message); it != self->pending_.end()) {
-      done = std::move(it->second);
-      self->pending_.erase(it);
-    }
-  }
+  auto done = self->take_pending(message);
   Stored stored;
   if (ack != nullptr) {
     stored.ok = true;

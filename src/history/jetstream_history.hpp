@@ -114,6 +114,8 @@ class JetStreamHistory final : public History {
                          void* closure);
   static void on_ack(jsCtx* js, natsMsg* message, jsPubAck* ack, jsPubAckErr* error, void* closure);
   void deliver(natsMsg* message);
+  // The `done` of an async publish, removed from pending_ (empty if already taken).
+  PublishDone take_pending(natsMsg* message);
 
   std::string epoch() const;
   std::string subject_for(std::string_view topic) const { return subject_prefix_ + std::string(topic); }

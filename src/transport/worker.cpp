@@ -124,8 +124,8 @@ void Worker::sweep() {
   // The first worker also runs the history's housekeeping once a second (standalone:
   // reads and appends trim the topics they touch; this frees those no one touches).
   auto* history = context_.node.history();
-  if (index_ == 0 && history != nullptr && now - last_history_expiry_ >= std::chrono::seconds(1)) {
-    last_history_expiry_ = now;
+  if (index_ == 0 && history != nullptr && now - last_history_sweep_ >= std::chrono::seconds(1)) {
+    last_history_sweep_ = now;
     history->sweep();
   }
 }

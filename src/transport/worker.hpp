@@ -73,7 +73,7 @@ class Worker {
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   boost::asio::steady_timer sweep_timer_;
   std::chrono::steady_clock::duration sweep_period_;
-  std::chrono::steady_clock::time_point last_history_expiry_{};
+  std::chrono::steady_clock::time_point last_history_sweep_{};
   std::thread thread_;
 };
 

@@ -24,6 +24,15 @@ WireFrame::WireFrame(Opcode opcode, HeaderRoom /*tag*/, std::string&& reserved)
 WireFrame::WireFrame(Verbatim /*tag*/, std::string_view bytes)
     : storage_(with_header_room(bytes)), offset_(kMaxHeader) {}
 
+Frame make_close_frame(unsigned short code, std::string_view reason) {
+  constexpr std::size_t kMaxReason = 123;  // a control frame's payload is at most 125 bytes
+  std::string payload;
+  payload.push_back(static_cast<char>(code >> 8U));
+  payload.push_back(static_cast<char>(code & 0xffU));
+  payload.append(reason.substr(0, kMaxReason));
+  return std::make_shared<const WireFrame>(WireFrame::Opcode::close, payload);
+}
+
 void WireFrame::write_header(Opcode opcode) {
   const std::uint64_t length = storage_.size() - kMaxHeader;
   std::size_t header = 2;

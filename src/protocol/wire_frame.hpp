@@ -11,7 +11,7 @@ namespace natsync {
 
 class WireFrame {
  public:
-  enum class Opcode : std::uint8_t { text = 0x1, binary = 0x2, ping = 0x9 };
+  enum class Opcode : std::uint8_t { text = 0x1, binary = 0x2, close = 0x8, ping = 0x9, pong = 0xa };
   // The longest header: 2 bytes plus a 64-bit length.
   static constexpr std::size_t kMaxHeader = 10;
 
@@ -49,5 +49,9 @@ using Frame = std::shared_ptr<const WireFrame>;
 inline Frame make_text_frame(std::string_view text) {
   return std::make_shared<const WireFrame>(WireFrame::Opcode::text, text);
 }
+
+// A close frame (RFC 6455 §5.5.1): the code, then `reason` cut to the 123 bytes a control
+// frame has room for (callers pass ASCII).
+Frame make_close_frame(unsigned short code, std::string_view reason);
 
 }  // namespace natsync

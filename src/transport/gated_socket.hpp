@@ -1,14 +1,12 @@
 #pragma once
-// The TCP socket under a session's websocket::stream, shared by two writers: Beast
-// (the handshake reply, pongs, the close frame) and the session, which writes its
-// queued WireFrames — encoded and framed once for all recipients — in one gather
-// write. Frames must never interleave on the wire, so one write runs at a time and
-// each is written whole (a write_some here writes everything, which Beast's composed
-// writes accept). Before a Beast write starts, the session may start its own with what
-// it queued earlier (before_control_write), so a pong or a close frame — the one Beast
-// sends when it fails a connection included — never overtakes frames queued before it.
-// A Beast write that comes while the session's runs waits here and goes first when the
-// socket is free; the session, finding the socket busy, is told by on_socket_free().
+// A WebSocket connection's TCP (or TLS) socket, shared by two writers: Beast
+// (on a permessage-deflate connection: the handshake reply, compressed messages, pongs,
+// the close frame) and the session, which writes its queued WireFrames — encoded and
+// framed once for all recipients — in one gather write. Frames must never interleave on
+// the wire, so one write runs at a time and each is written whole (a write_some here
+// writes everything, which Beast's composed writes accept). A Beast write that comes
+// while the session's runs waits here and goes first when the socket is free; the
+// session, finding the socket busy, is told by on_socket_free().
 //
 // The handshake reply is not written at once: Beast's writes are collected until the
 // session takes them (take_handshake_reply) and queues them in front of its first
@@ -51,8 +49,6 @@ class GatedSocket {
    public:
     // The socket is free again after the session found it busy.
     virtual void on_socket_free() = 0;
-    // Beast is about to write a control frame: write what is queued first.
-    virtual void before_control_write() = 0;
 
    protected:
     ~Listener() = default;
@@ -118,7 +114,6 @@ class GatedSocket {
             complete(std::move(handler), {}, collected_.size() - before);
             return;
           }
-          if (!writing_ && listener_ != nullptr) listener_->before_control_write();
           if (writing_) {
             parked_ =
                 std::make_unique<ParkedWrite<ConstBuffers, decltype(handler)>>(bytes, std::move(handler));

@@ -8,6 +8,7 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/url/parse.hpp>
 
+#include "transport/handshake.hpp"
 #include "transport/websocket_session.hpp"
 #include "transport/worker.hpp"
 
@@ -136,6 +137,14 @@ void HttpSession::serve(const Request& request) {
 void HttpSession::upgrade(const Request& request) {
   const auto& context = worker_.context();
   const auto version = request.version();
+  auto accept_key = check_upgrade(request);
+  if (auto* refusal = std::get_if<HandshakeRefusal>(&accept_key)) {
+    auto response = make_error_response(refusal->status, "bad_upgrade", refusal->message, version, false);
+    if (refusal->status == http::status::upgrade_required)
+      response.set(http::field::sec_websocket_version, "13");
+    send(std::move(response));
+    return;
+  }
   auto target = read_target(request.target());
   const auto& echo_path = context.config.ws_echo_path;
   if (!target || (target->path != kSyncPath && (echo_path.empty() || target->path != echo_path))) {
@@ -185,7 +194,7 @@ void HttpSession::upgrade(const Request& request) {
   plain_.reset();
   std::make_shared<WebSocketSession>(std::move(gated), worker_, endpoint, std::move(known),
                                      std::move(std::get<ConnectionLimiter::Ticket>(admission)))
-      ->run(request, beast::buffers_to_string(buffer_.data()));
+      ->run(request, std::get<std::string>(accept_key), beast::buffers_to_string(buffer_.data()));
 }
 
 void HttpSession::refuse(const ConnectionLimiter::Refusal& refusal, const boost::asio::ip::address& peer,

@@ -1,12 +1,15 @@
 #include "transport/websocket_session.hpp"
 
 #include <algorithm>
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/websocket/stream_base.hpp>
+#include <utility>
 
 #include "protocol/server_message.hpp"
+#include "transport/handshake.hpp"
 #include "transport/worker.hpp"
 
 namespace natsync {
@@ -26,19 +29,40 @@ constexpr std::size_t kMaxFramesPerWrite = 256;
 constexpr std::size_t kMinTailRead = 4096;
 constexpr std::size_t kMaxTailRead = std::size_t{256} * 1024;
 
+// Memory for the pending read of a connection, which an idle connection holds for as
+// long as it is idle: exactly its size. asio's default allocator (also for
+// std::allocator) recycles per thread, and would hand it the ~500-byte block the HTTP
+// request's read just gave back.
+template <class T>
+struct ExactAllocator {
+  using value_type = T;
+  ExactAllocator() = default;
+  template <class U>
+  explicit ExactAllocator(const ExactAllocator<U>& /*other*/) noexcept {}
+  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T))); }
+  void deallocate(T* p, std::size_t /*n*/) noexcept { ::operator delete(p); }
+  friend bool operator==(const ExactAllocator& /*a*/, const ExactAllocator& /*b*/) { return true; }
+};
+
+// What our close frame says beside its code.
+std::string_view close_reason_text(unsigned short code) {
+  switch (code) {
+    case close_code::normal: return "bye";
+    case close_code::going_away: return "shutdown";
+    case close_code::unsupported_data: return "binary frames are not supported";
+    case close_code::auth_timeout: return "auth_timeout";
+    case close_code::token_expired: return "token_expired";
+    case close_code::slow_consumer: return "slow_consumer";
+    case close_code::rate_limited: return "rate_limited";
+    case close_code::too_many_connections: return "too_many_connections";
+    default: return "error";
+  }
+}
+
 websocket::close_reason make_close_reason(unsigned short code) {
   websocket::close_reason reason(code);
-  switch (code) {
-    case close_code::normal: reason.reason = "bye"; break;
-    case close_code::going_away: reason.reason = "shutdown"; break;
-    case close_code::unsupported_data: reason.reason = "binary frames are not supported"; break;
-    case close_code::auth_timeout: reason.reason = "auth_timeout"; break;
-    case close_code::token_expired: reason.reason = "token_expired"; break;
-    case close_code::slow_consumer: reason.reason = "slow_consumer"; break;
-    case close_code::rate_limited: reason.reason = "rate_limited"; break;
-    case close_code::too_many_connections: reason.reason = "too_many_connections"; break;
-    default: reason.reason = "error"; break;
-  }
+  const auto text = close_reason_text(code);
+  reason.reason.assign(text.data(), text.size());
   return reason;
 }
 
@@ -47,7 +71,8 @@ websocket::close_reason make_close_reason(unsigned short code) {
 WebSocketSession::WebSocketSession(GatedSocket socket, Worker& worker, Endpoint endpoint,
                                    std::optional<Identity> identity, ConnectionLimiter::Ticket ticket)
     : Subscriber(worker.context().registry.next_connection_id()),
-      ws_(std::move(socket)),
+      socket_(std::move(socket)),
+      parser_(worker.context().config.ws_max_message_size),
       worker_(worker),
       ticket_(std::move(ticket)),
       inbound_(static_cast<double>(worker.context().config.ws_message_rate),
@@ -65,53 +90,58 @@ WebSocketSession::~WebSocketSession() { detach(); }
 
 const ServerContext& WebSocketSession::context() const { return worker_.context(); }
 
-void WebSocketSession::run(const Request& request, std::string pipelined) {
-  ws_.next_layer().set_prefetched(std::move(pipelined));
+void WebSocketSession::run(const Request& request, std::string_view accept_key, std::string pipelined) {
+  socket_.set_prefetched(std::move(pipelined));
+  socket_.set_listener(this);
   const auto& config = context().config;
-  ws_.set_option(websocket::stream_base::decorator(
-      [](websocket::response_type& response) { response.set(beast::http::field::server, "natsync"); }));
-  ws_.read_message_max(config.ws_max_message_size);  // decompressed size, with permessage-deflate
-  if (config.ws_compression) {
-    websocket::permessage_deflate deflate;
-    deflate.server_enable = true;
-    // Memory per compressing connection: a 4 KiB window (not 32) and small hash tables;
-    // JSON messages are short, so little ratio is lost (docs/configuration.md).
-    deflate.server_max_window_bits = 12;
-    deflate.memLevel = 3;
-    // Small JSON messages gain little and cost a deflate call each.
-    deflate.msg_size_threshold = 64;
-    ws_.set_option(deflate);
+  if (!config.ws_compression || !offers_permessage_deflate(request)) {
+    // The 101 goes out with the first frames (the connect message) in one write.
+    outbound_.push(std::make_shared<const WireFrame>(WireFrame::verbatim, switching_protocols(accept_key)));
+    request_flush();
+    open();
+    return;
   }
-  // Beast writes only control frames (data goes out as WireFrames): its write buffer
-  // matters only once permessage-deflate is negotiated.
-  ws_.write_buffer_bytes(config.ws_write_buffer_size);
-  // No read buffer up front: a connection that only listens never needs one.
+  deflate_ = std::make_unique<Stream>(std::move(socket_));
+  auto& ws = *deflate_;
+  ws.set_option(websocket::stream_base::decorator(
+      [](websocket::response_type& response) { response.set(beast::http::field::server, "natsync"); }));
+  ws.read_message_max(config.ws_max_message_size);  // the decompressed size
+  websocket::permessage_deflate deflate;
+  deflate.server_enable = true;
+  // Memory per compressing connection: a 4 KiB window (not 32) and small hash tables;
+  // JSON messages are short, so little ratio is lost (docs/configuration.md).
+  deflate.server_max_window_bits = 12;
+  deflate.memLevel = 3;
+  // Small JSON messages gain little and cost a deflate call each.
+  deflate.msg_size_threshold = 64;
+  ws.set_option(deflate);
+  // Beast compresses the data frames: its write buffer bounds what one call deflates.
+  ws.write_buffer_bytes(config.ws_write_buffer_size);
   // Pongs (and pings) prove the peer alive. The callback runs inside our own read
   // operation, which holds a reference to this session.
-  ws_.control_callback(
+  ws.control_callback(
       [this](websocket::frame_type, beast::string_view) { last_seen_ = steady_clock::now(); });
-  ws_.next_layer().set_listener(this);
-  ws_.async_accept(request, beast::bind_front_handler(&WebSocketSession::on_accept, shared_from_this()));
+  ws.async_accept(request, beast::bind_front_handler(&WebSocketSession::on_accept, shared_from_this()));
 }
 
 void WebSocketSession::on_accept(boost::system::error_code ec) {
   // Beast's reply (101, or its error response) goes out with our first frames.
-  auto reply_bytes = ws_.next_layer().take_handshake_reply();
+  auto reply_bytes = socket().take_handshake_reply();
   if (ec) {
     context().log.debug("connection {}: handshake failed: {}", id(), ec.message());
     if (!reply_bytes.empty()) {
       auto bytes = std::make_shared<const std::string>(std::move(reply_bytes));
-      ws_.next_layer().async_write(
-          boost::asio::buffer(*bytes),
-          [bytes, self = shared_from_this()](boost::system::error_code, std::size_t) {});
+      socket().async_write(boost::asio::buffer(*bytes),
+                           [bytes, self = shared_from_this()](boost::system::error_code, std::size_t) {});
     }
     return;
   }
-  // Beast answers an offer it accepts with the extension in its 101.
-  compressed_ =
-      context().config.ws_compression && reply_bytes.find("permessage-deflate") != std::string::npos;
   outbound_.push(std::make_shared<const WireFrame>(WireFrame::verbatim, reply_bytes));
   request_flush();
+  open();
+}
+
+void WebSocketSession::open() {
   const auto now = steady_clock::now();
   last_seen_ = last_ping_ = now;
   if (!authenticated_) deadline_ = now + context().config.auth_timeout;
@@ -167,6 +197,99 @@ std::function<void()> WebSocketSession::on_worker(std::function<void(WebSocketSe
 }
 
 void WebSocketSession::do_read() {
+  if (deflate_) {
+    read_compressed();
+  } else {
+    read_frames();
+  }
+}
+
+void WebSocketSession::read_frames() {
+  auto buffer = boost::asio::buffer(read_chunk_);
+  // Inside a long data frame: straight into the message's tail (unmasked there).
+  if (const auto left = parser_.payload_left(); left > 0 && message_.size() >= read_chunk_.size()) {
+    tail_start_ = message_.size();
+    const auto room = static_cast<std::size_t>(
+        std::min<std::uint64_t>(std::clamp(message_.size(), kMinTailRead, kMaxTailRead), left));
+    message_.resize(tail_start_ + room);
+    buffer = boost::asio::buffer(message_.data() + tail_start_, room);
+  }
+  socket_.async_read_some(buffer,
+                          boost::asio::bind_allocator(
+                              ExactAllocator<void>(),
+                              beast::bind_front_handler(&WebSocketSession::on_frames, shared_from_this())));
+}
+
+void WebSocketSession::on_frames(boost::system::error_code ec, std::size_t bytes) {
+  const auto tail_start = std::exchange(tail_start_, 0);
+  if (tail_start != 0) message_.resize(tail_start + bytes);
+  if (ec) {
+    context().log.debug("connection {} ended: {}", id(), ec.message());
+    detach();
+    return;
+  }
+  last_seen_ = steady_clock::now();
+  if (tail_start != 0) {
+    if (!on_frame_event(parser_.take_in_place(message_, tail_start, bytes))) return;
+  } else {
+    std::string_view input(read_chunk_.data(), bytes);
+    while (!input.empty()) {
+      const auto [consumed, event] = parser_.parse(input, message_);
+      input.remove_prefix(consumed);
+      if (!on_frame_event(event)) return;
+    }
+  }
+  read_frames();
+}
+
+bool WebSocketSession::on_frame_event(FrameParser::Event event) {
+  using Event = FrameParser::Event;
+  switch (event) {
+    case Event::none:
+    case Event::pong: return true;
+    case Event::message:
+      if (!closing_) on_message();
+      message_.clear();
+      // Give back what a large message made the buffer grow to (WS_READ_BUFFER_SIZE is
+      // what a connection may keep between messages).
+      if (message_.capacity() > context().config.ws_read_buffer_size) message_.shrink_to_fit();
+      return true;
+    case Event::ping:
+      deliver(std::make_shared<const WireFrame>(WireFrame::Opcode::pong, parser_.control()));
+      return true;
+    case Event::close:
+      context().log.debug("connection {} closed by the peer ({})", id(), parser_.close_code());
+      peer_closed_ = true;
+      if (!closing_) {
+        // Answered with the same code after what is queued (1000 for a close without one).
+        closing_ = true;
+        close_code_ = parser_.close_code() != 0 ? parser_.close_code() : close_code::normal;
+        deadline_ = steady_clock::now() + kCloseGrace;
+      }
+      break;
+    case Event::error:
+      context().log.debug("connection {} (user '{}'): protocol error, closing {}: {}", id(), user_id_,
+                          parser_.error_code(), parser_.error_reason());
+      peer_closed_ = true;  // nothing more is read from a peer that broke the protocol
+      if (!close_sent_) {
+        failed_ = true;
+        closing_ = true;
+        close_code_ = parser_.error_code();
+        deadline_ = steady_clock::now() + kCloseGrace;
+      }
+      break;
+  }
+  // Reading stops here: once our close frame is out (at once if it already is), the
+  // connection is torn down, which reads and drops whatever still comes.
+  if (close_sent_ && !outbound_.in_flight()) {
+    tear_down();
+  } else {
+    request_flush();
+  }
+  return false;
+}
+
+void WebSocketSession::read_compressed() {
   auto buffer = boost::asio::buffer(read_chunk_);
   if (message_.size() >= read_chunk_.size()) {
     tail_start_ = message_.size();
@@ -174,10 +297,11 @@ void WebSocketSession::do_read() {
     message_.resize(tail_start_ + room);
     buffer = boost::asio::buffer(message_.data() + tail_start_, room);
   }
-  ws_.async_read_some(buffer, beast::bind_front_handler(&WebSocketSession::on_read, shared_from_this()));
+  deflate_->async_read_some(
+      buffer, beast::bind_front_handler(&WebSocketSession::on_read_compressed, shared_from_this()));
 }
 
-void WebSocketSession::on_read(boost::system::error_code ec, std::size_t bytes) {
+void WebSocketSession::on_read_compressed(boost::system::error_code ec, std::size_t bytes) {
   const bool into_tail = tail_start_ != 0;
   if (into_tail) {
     message_.resize(tail_start_ + bytes);
@@ -185,7 +309,7 @@ void WebSocketSession::on_read(boost::system::error_code ec, std::size_t bytes) 
   }
   if (ec) {
     if (ec == websocket::error::closed) {
-      context().log.debug("connection {} closed ({})", id(), ws_.reason().code);
+      context().log.debug("connection {} closed ({})", id(), deflate_->reason().code);
     } else {
       context().log.debug("connection {} ended: {}", id(), ec.message());
     }
@@ -194,27 +318,25 @@ void WebSocketSession::on_read(boost::system::error_code ec, std::size_t bytes) 
   }
   last_seen_ = steady_clock::now();
   // Binary on /ws/sync is refused whole, so it is not kept.
-  const bool keep = ws_.got_text() || endpoint_ == Endpoint::echo;
+  const bool keep = deflate_->got_text() || endpoint_ == Endpoint::echo;
   if (keep && !into_tail) message_.append(read_chunk_.data(), bytes);
-  if (!ws_.is_message_done()) {
-    do_read();
+  if (!deflate_->is_message_done()) {
+    read_compressed();
     return;
   }
   if (!closing_) on_message();
   message_.clear();
-  // Give back what a large message made the buffer grow to (WS_READ_BUFFER_SIZE is
-  // what a connection may keep between messages).
   if (message_.capacity() > context().config.ws_read_buffer_size) message_.shrink_to_fit();
-  do_read();
+  read_compressed();
 }
 
 void WebSocketSession::on_message() {
   if (endpoint_ == Endpoint::echo) {
     deliver(std::make_shared<const WireFrame>(
-        ws_.got_text() ? WireFrame::Opcode::text : WireFrame::Opcode::binary, message_));
+        got_text() ? WireFrame::Opcode::text : WireFrame::Opcode::binary, message_));
     return;
   }
-  if (!ws_.got_text()) {
+  if (!got_text()) {
     reply(encode_error(ErrorCode::unsupported_data, "binary frames are not supported; send JSON text", {}));
     close(close_code::unsupported_data);
     return;
@@ -519,54 +641,58 @@ void WebSocketSession::on_socket_free() {
   if (!flush_requested_) do_write();
 }
 
-void WebSocketSession::before_control_write() {
-  // The frames were queued before Beast's frame was made, so they go first, even when
-  // it is the close frame of a connection Beast is failing (is_open() is false then).
-  // Compressed frames are Beast's own writes, which it orders itself.
-  if (!compressed_ && outbound_.has_unsent() && !outbound_.in_flight()) write_batch();
-}
-
 void WebSocketSession::write_compressed() {
   const Frame frame = outbound_.next_unsent();
   auto batch = outbound_.take(1);
-  if (frame->is_verbatim()) {  // the 101 reply: as it is
-    ws_.next_layer().async_write(batch,
-                                 beast::bind_front_handler(&WebSocketSession::on_write, shared_from_this()));
-    return;
-  }
   auto done = beast::bind_front_handler(&WebSocketSession::on_write, shared_from_this());
-  if (frame->opcode() == WireFrame::Opcode::ping) {
-    ws_.async_ping({}, [done = std::move(done)](boost::system::error_code ec) mutable { done(ec, 0); });
+  if (frame->is_verbatim()) {  // the 101 reply: as it is
+    socket().async_write(batch, std::move(done));
     return;
   }
-  ws_.text(frame->opcode() == WireFrame::Opcode::text);
-  ws_.async_write(boost::asio::buffer(frame->payload()),
-                  [frame, done = std::move(done)](boost::system::error_code ec, std::size_t n) mutable {
-                    done(ec, n);  // `frame` kept alive until Beast is done with its payload
-                  });
+  if (frame->opcode() == WireFrame::Opcode::ping) {
+    deflate_->async_ping({}, [done = std::move(done)](boost::system::error_code ec) mutable { done(ec, 0); });
+    return;
+  }
+  deflate_->text(frame->opcode() == WireFrame::Opcode::text);
+  deflate_->async_write(boost::asio::buffer(frame->payload()),
+                        [frame, done = std::move(done)](boost::system::error_code ec, std::size_t n) mutable {
+                          done(ec, n);  // `frame` kept alive until Beast is done with its payload
+                        });
 }
 
 void WebSocketSession::write_batch() {
-  ws_.next_layer().async_write(outbound_.take(kMaxFramesPerWrite),
-                               beast::bind_front_handler(&WebSocketSession::on_write, shared_from_this()));
+  socket_.async_write(outbound_.take(kMaxFramesPerWrite),
+                      beast::bind_front_handler(&WebSocketSession::on_write, shared_from_this()));
 }
 
 void WebSocketSession::do_write() {
   // Busy with Beast's own write (a pong, the close frame): on_socket_free() resumes.
-  if (outbound_.in_flight() || ws_.next_layer().writing()) return;
-  if (outbound_.has_unsent()) {
-    if (!ws_.is_open()) return;  // Beast is closing: nothing may follow its close frame
-    if (compressed_) {
+  if (outbound_.in_flight() || socket().writing()) return;
+  if (deflate_) {
+    if (!deflate_->is_open()) return;  // Beast is closing: nothing may follow its close frame
+    if (outbound_.has_unsent()) {
       write_compressed();
-    } else {
-      write_batch();
+    } else if (closing_ && open_ && !close_sent_) {
+      // Everything queued before the close is out; now the close frame.
+      close_sent_ = true;
+      deflate_->async_close(make_close_reason(close_code_),
+                            [self = shared_from_this()](boost::system::error_code) {});
     }
-  } else if (closing_ && open_ && !close_sent_ && ws_.is_open()) {
-    // Everything queued before the close is out; now the close frame.
-    close_sent_ = true;
-    ws_.async_close(make_close_reason(close_code_),
-                    [self = shared_from_this()](boost::system::error_code) {});
+    return;
   }
+  if (closing_ && !close_sent_ && !outbound_.has_unsent() && !tearing_down_) {
+    // Everything queued before the close is out; now the close frame: the reason is
+    // the protocol rule the peer broke, or ours, or none when answering the peer's.
+    close_sent_ = true;
+    std::string_view reason;
+    if (failed_) {
+      reason = parser_.error_reason();
+    } else if (!peer_closed_) {
+      reason = close_reason_text(close_code_);
+    }
+    outbound_.push(make_close_frame(close_code_, reason));
+  }
+  if (outbound_.has_unsent()) write_batch();
 }
 
 // Often runs inside do_write() (GatedSocket completes a write the socket took at once
@@ -581,6 +707,8 @@ void WebSocketSession::on_write(boost::system::error_code ec, std::size_t /*byte
   // round queues: writing it now would send a few frames per syscall under load.
   if (outbound_.has_unsent()) {
     request_flush();
+  } else if (close_sent_ && peer_closed_ && !deflate_) {
+    tear_down();  // our close frame is out and the peer has nothing more to say
   } else {
     do_write();  // the close frame, if closing
   }
@@ -594,11 +722,18 @@ void WebSocketSession::close(unsigned short code) {
   request_flush();  // what is queued goes first; do_write() then sends the close frame
 }
 
+void WebSocketSession::tear_down() {
+  if (tearing_down_) return;
+  tearing_down_ = true;
+  socket_.async_teardown(beast::role_type::server,
+                         [self = shared_from_this()](boost::system::error_code) { self->detach(); });
+}
+
 void WebSocketSession::abort(std::string_view why) {
   context().log.debug("connection {} (user '{}'): cut: {}", id(), user_id_, why);
   closing_ = true;
   boost::system::error_code ignored;
-  ws_.next_layer().next_layer().close(ignored);
+  socket().next_layer().close(ignored);
 }
 
 void WebSocketSession::on_tick(steady_clock::time_point now, std::chrono::system_clock::time_point wall) {

@@ -2,18 +2,24 @@
 // One client on /ws/sync: reads its messages, applies them, and writes what it is
 // sent. Lives on one worker thread (see worker.hpp); all members run there.
 //
-// Life: run() accepts the upgrade -> open (in the hub, the registry and the
-// worker's sweep) -> a close starts (client "disconnect", error, slow consumer,
-// shutdown, deadline) -> the read loop ends -> detach() removes every trace.
-// detach() runs only from a completion handler or the destructor, never while the
-// LocalHub is iterating (see subscriber.hpp).
+// Life: run() answers the upgrade -> open (in the hub, the registry and the worker's
+// sweep) -> a close starts (client "disconnect" or close frame, protocol error, slow
+// consumer, shutdown, deadline) -> the close handshake and TCP teardown -> detach()
+// removes every trace. detach() runs only from a completion handler or the destructor,
+// never while the LocalHub is iterating (see subscriber.hpp).
+//
+// Inbound: frames are read through a 128-byte chunk into a FrameParser (RFC 6455 rules,
+// under 100 bytes of state), so an idle connection holds no read buffer and no
+// WebSocket library state. A connection that negotiates permessage-deflate is served by
+// Beast's websocket::stream instead (`deflate_`), which owns the compression state.
 //
 // Outbound: a FIFO of shared frames, encoded and framed once for every recipient
 // (WireFrame). Queuing does not write: the session asks its worker for a flush, which
 // runs after the worker's other ready handlers, so the frames of every publication the
 // worker handled in between leave in one gather write (corking). Its byte size is
 // bounded by WS_MAX_QUEUE_BYTES; overflow closes the connection as a slow consumer
-// rather than growing memory or blocking the publisher.
+// rather than growing memory or blocking the publisher. Pongs and the close frame go
+// through the same queue, so they never overtake a frame queued before them.
 #include <array>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/http/message.hpp>
@@ -33,6 +39,7 @@
 #include "limits/connection_limiter.hpp"
 #include "limits/token_bucket.hpp"
 #include "protocol/client_message.hpp"
+#include "transport/frame_parser.hpp"
 #include "transport/gated_socket.hpp"
 #include "transport/outbound_queue.hpp"
 
@@ -60,15 +67,15 @@ class WebSocketSession final : public Subscriber,
                    ConnectionLimiter::Ticket ticket);
   ~WebSocketSession();
 
-  // `pipelined`: bytes read behind the upgrade request, the start of the first frames.
-  void run(const Request& request, std::string pipelined = {});
+  // Answers the upgrade `request` (checked by check_upgrade, which gave `accept_key`).
+  // `pipelined`: bytes read behind the request, the start of the first frames.
+  void run(const Request& request, std::string_view accept_key, std::string pipelined = {});
 
   void deliver(const Frame& frame) override;
   void deliver_offset(const Publication& publication) override;
   // Writes what deliver() queued (run by the worker's flush).
   void flush();
   void on_socket_free() override;
-  void before_control_write() override;
 
   // Driven by the worker's sweep.
   void on_tick(std::chrono::steady_clock::time_point now, std::chrono::system_clock::time_point wall);
@@ -80,9 +87,20 @@ class WebSocketSession final : public Subscriber,
  private:
   using Stream = boost::beast::websocket::stream<GatedSocket>;
 
+  // Beast answered the upgrade of a permessage-deflate connection.
   void on_accept(boost::system::error_code ec);
+  // The 101 is queued: the connection is open.
+  void open();
   void do_read();
-  void on_read(boost::system::error_code ec, std::size_t bytes);
+  // Frames through the FrameParser (connections without permessage-deflate).
+  void read_frames();
+  void on_frames(boost::system::error_code ec, std::size_t bytes);
+  // What the parser found; false when reading must stop (the connection is closing).
+  bool on_frame_event(FrameParser::Event event);
+  // Messages through Beast (permessage-deflate).
+  void read_compressed();
+  void on_read_compressed(boost::system::error_code ec, std::size_t bytes);
+  bool got_text() const { return deflate_ ? deflate_->got_text() : parser_.text(); }
   // A complete message has been read into message_.
   void on_message();
   void handle(ClientMessage& message);
@@ -125,13 +143,19 @@ class WebSocketSession final : public Subscriber,
   void on_write(boost::system::error_code ec, std::size_t bytes);
   // Sends a close frame after what is queued; the peer gets `close_deadline` to answer.
   void close(unsigned short code);
+  // Both close frames are out (or the connection failed and ours is): ends the TCP
+  // connection the way a server must (GatedSocket::async_teardown), then detaches.
+  void tear_down();
   // Cuts the TCP connection at once (dead peer, missed close deadline).
   void abort(std::string_view why);
+  GatedSocket& socket() { return deflate_ ? deflate_->next_layer() : socket_; }
   void detach();
 
   const ServerContext& context() const;
 
-  Stream ws_;
+  GatedSocket socket_;               // moved into deflate_ when that is made
+  std::unique_ptr<Stream> deflate_;  // only for a connection with permessage-deflate
+  FrameParser parser_;
   Worker& worker_;
   // A read that starts a message goes through a small chunk: a pending read on an idle
   // connection holds only the chunk, where async_read would hold a 1.5 KiB buffer. Once
@@ -174,9 +198,11 @@ class WebSocketSession final : public Subscriber,
   bool authenticated_ = false;
   bool open_ = false;             // accepted, in hub/registry/sweep
   bool flush_requested_ = false;  // in the worker's flush list
-  bool close_sent_ = false;       // async_close started
+  bool close_sent_ = false;       // our close frame is queued (or Beast's async_close started)
   bool closing_ = false;          // close started: no more frames are queued
-  bool compressed_ = false;       // permessage-deflate negotiated: data goes through Beast
+  bool peer_closed_ = false;      // no more frames from the peer: its close came, or it failed
+  bool failed_ = false;           // closing because the peer broke the protocol (parser_ says how)
+  bool tearing_down_ = false;     // tear_down() started
 };
 
 }  // namespace natsync

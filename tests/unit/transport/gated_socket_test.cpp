@@ -86,22 +86,6 @@ class GatedSocketOver : public ::testing::TestWithParam<bool> {};
 struct FreeCounter final : GatedSocket::Listener {
   int calls = 0;
   void on_socket_free() override { ++calls; }
-  void before_control_write() override {}
-};
-
-// A session with frames queued when Beast wants to write: it writes them first.
-struct QueuedFrames final : GatedSocket::Listener {
-  GatedSocket* socket = nullptr;
-  std::string queued;
-  std::vector<std::string>* order = nullptr;
-  void on_socket_free() override {}
-  void before_control_write() override {
-    if (queued.empty()) return;
-    socket->async_write(asio::buffer(queued), [this](boost::system::error_code ec, std::size_t) {
-      EXPECT_FALSE(ec);
-      order->push_back("queued");
-    });
-  }
 };
 
 }  // namespace
@@ -163,28 +147,6 @@ TEST_P(GatedSocketOver, AWriteThatComesWhileAnotherRunsWaitsAndThenTheListenerIs
   EXPECT_EQ(received.substr(0, big.size()), big);
   EXPECT_EQ(received.substr(big.size()), control);
   EXPECT_GE(listener.calls, 1);
-}
-
-TEST_P(GatedSocketOver, FramesQueuedBeforeAControlFrameGoFirst) {
-  Pair pair(GetParam());
-  std::vector<std::string> order;
-  QueuedFrames session;
-  session.socket = pair.server.get();
-  session.queued = std::string(1 << 20, 'q');  // more than the socket holds: the control frame waits
-  session.order = &order;
-  pair.server->set_listener(&session);
-  const std::string control = "CLOSE";
-  pair.server->async_write_some(asio::buffer(control), [&](boost::system::error_code ec, std::size_t n) {
-    EXPECT_FALSE(ec);
-    EXPECT_EQ(n, control.size());
-    order.push_back("control");
-  });
-  std::string received(session.queued.size() + control.size(), '\0');
-  pair.read_all(received);
-  pair.io.run_for(std::chrono::seconds(20));
-  ASSERT_EQ(order, (std::vector<std::string>{"queued", "control"}));
-  EXPECT_EQ(received.substr(0, session.queued.size()), session.queued);
-  EXPECT_EQ(received.substr(session.queued.size()), control);
 }
 
 TEST_P(GatedSocketOver, WriteToAClosedPeerFailsWithAnError) {

@@ -44,6 +44,18 @@ TlsSocket::Step TlsSocket::read(boost::asio::mutable_buffer into) {
   return step_for(result, got);  // `got` read after the call
 }
 
+std::size_t TlsSocket::read_now(boost::asio::mutable_buffer into, boost::system::error_code& ec) {
+  const Step step = read(into);
+  switch (step.kind) {
+    case Step::Kind::done: ec = {}; return step.bytes;
+    case Step::Kind::failed: ec = step.error; return 0;
+    case Step::Kind::want_read:
+    case Step::Kind::want_write: break;  // (no renegotiation: a read never waits to write long)
+  }
+  ec = boost::asio::error::would_block;
+  return 0;
+}
+
 TlsSocket::Step TlsSocket::write() {
   std::size_t sent = 0;
   const int result = fresh([&] { return SSL_write_ex(ssl_.get(), writing_.data(), writing_.size(), &sent); });

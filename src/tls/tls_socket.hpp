@@ -65,6 +65,14 @@ class TlsSocket {
         token, buffers);
   }
 
+  // Whether OpenSSL holds decrypted bytes not read yet (then the socket may be silent
+  // although read_now would return data).
+  bool has_pending() const { return SSL_has_pending(ssl_.get()) == 1; }
+
+  // Reads what is there without waiting: the bytes read, or 0 with `ec` set
+  // (asio::error::would_block: nothing yet; eof after the peer's close_notify).
+  std::size_t read_now(boost::asio::mutable_buffer into, boost::system::error_code& ec);
+
   // Writes up to one TLS record (16 KiB) from `buffers`, copied into one buffer first so
   // that many small buffers (a batch of frames) become one record and one send.
   template <class ConstBuffers, class Token>

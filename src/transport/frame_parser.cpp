@@ -102,13 +102,6 @@ FrameParser::Result FrameParser::parse(std::string_view input, std::string& mess
   }
 }
 
-FrameParser::Event FrameParser::take_in_place(std::string& message, std::size_t from, std::size_t n) {
-  unmask(message.data() + from, n);
-  payload_left_ -= n;
-  message_bytes_ += n;
-  return after_data(message);
-}
-
 bool FrameParser::read_header(std::string_view& input) {
   while (header_size_ < 2 && !input.empty()) {
     header_[header_size_++] = static_cast<unsigned char>(input.front());

@@ -44,14 +44,6 @@ class FrameParser {
   // before it feeds the rest. After an error nothing more is parsed.
   Result parse(std::string_view input, std::string& message);
 
-  // How much of the current data frame's payload is still to come; 0 when the parser
-  // is not inside one. A caller may read that much straight into its message buffer and
-  // hand it over with take_in_place.
-  std::uint64_t payload_left() const { return stage_ == Stage::data ? payload_left_ : 0; }
-  // The caller read `n` (≤ payload_left()) payload bytes into message[from, from + n):
-  // unmasks and checks them there. Returns message, error or none, as parse does.
-  Event take_in_place(std::string& message, std::size_t from, std::size_t n);
-
   // The kind of the message the last Event::message completed.
   bool text() const { return text_; }
   std::string_view control() const { return control_; }

@@ -90,6 +90,46 @@ class GatedSocket {
         token, buffers);
   }
 
+  // Runs `handler(error_code)` once read_now() may have bytes (at once when some wait
+  // here or in OpenSSL). Holds no buffer while it waits.
+  template <class Handler>
+  void async_wait_readable(Handler handler) {
+    if (prefetched_ || (tls_ && tls_->has_pending())) {
+      boost::asio::post(socket_.get_executor(), [handler = std::move(handler)]() mutable {
+        std::move(handler)(boost::system::error_code{});
+      });
+      return;
+    }
+    next_layer().async_wait(boost::asio::socket_base::wait_read, std::move(handler));
+  }
+
+  // Reads what has arrived, without waiting: the bytes read, or 0 with `ec` set
+  // (asio::error::would_block: nothing more yet; asio::error::eof: the peer is done).
+  std::size_t read_now(boost::asio::mutable_buffer into, boost::system::error_code& ec) {
+    ec = {};
+    if (prefetched_) {
+      const auto n = boost::asio::buffer_copy(into, boost::asio::buffer(*prefetched_));
+      prefetched_->erase(0, n);
+      if (prefetched_->empty()) prefetched_.reset();
+      return n;
+    }
+    if (tls_) return tls_->read_now(into, ec);
+    for (;;) {
+      const auto got = ::recv(socket_.native_handle(), into.data(), into.size(), MSG_DONTWAIT);
+      if (got > 0) return static_cast<std::size_t>(got);
+      if (got == 0) {
+        ec = boost::asio::error::eof;
+      } else if (errno == EINTR) {
+        continue;
+      } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        ec = boost::asio::error::would_block;
+      } else {
+        ec = boost::system::error_code(errno, boost::system::system_category());
+      }
+      return 0;
+    }
+  }
+
   // Ends the handshake: what Beast wrote so far (its 101 or error response), to be sent
   // by the caller; from now on Beast's writes go to the socket.
   std::string take_handshake_reply() {

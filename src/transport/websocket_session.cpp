@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/websocket/stream_base.hpp>
@@ -24,8 +25,11 @@ namespace {
 constexpr auto kCloseGrace = std::chrono::seconds(5);
 // At most this many frames in one gather write (one sendmsg: GatedSocket's limit).
 constexpr std::size_t kMaxFramesPerWrite = 256;
-// A large message is read straight into its buffer, which grows by its own size (at
-// least kMinTailRead, at most kMaxTailRead) per read.
+// Reads of one connection's socket before the others on its worker get their turn.
+constexpr std::size_t kMaxReadsPerTurn = 16;
+// Beast decompresses into the message's buffer: a first read of this much, then the
+// buffer grows by its own size (at least kMinTailRead, at most kMaxTailRead) per read.
+constexpr std::size_t kFirstCompressedRead = 512;
 constexpr std::size_t kMinTailRead = 4096;
 constexpr std::size_t kMaxTailRead = std::size_t{256} * 1024;
 
@@ -200,46 +204,52 @@ void WebSocketSession::do_read() {
   if (deflate_) {
     read_compressed();
   } else {
-    read_frames();
+    // Read before waiting: bytes may already be there (behind the upgrade request, or
+    // arrived since), and the edge-triggered wait would not see them.
+    read_available();
   }
 }
 
 void WebSocketSession::read_frames() {
-  auto buffer = boost::asio::buffer(read_chunk_);
-  // Inside a long data frame: straight into the message's tail (unmasked there).
-  if (const auto left = parser_.payload_left(); left > 0 && message_.size() >= read_chunk_.size()) {
-    tail_start_ = message_.size();
-    const auto room = static_cast<std::size_t>(
-        std::min<std::uint64_t>(std::clamp(message_.size(), kMinTailRead, kMaxTailRead), left));
-    message_.resize(tail_start_ + room);
-    buffer = boost::asio::buffer(message_.data() + tail_start_, room);
-  }
-  socket_.async_read_some(buffer,
-                          boost::asio::bind_allocator(
-                              ExactAllocator<void>(),
-                              beast::bind_front_handler(&WebSocketSession::on_frames, shared_from_this())));
+  socket_.async_wait_readable(boost::asio::bind_allocator(
+      ExactAllocator<void>(), beast::bind_front_handler(&WebSocketSession::on_readable, shared_from_this())));
 }
 
-void WebSocketSession::on_frames(boost::system::error_code ec, std::size_t bytes) {
-  const auto tail_start = std::exchange(tail_start_, 0);
-  if (tail_start != 0) message_.resize(tail_start + bytes);
+void WebSocketSession::on_readable(boost::system::error_code ec) {
   if (ec) {
     context().log.debug("connection {} ended: {}", id(), ec.message());
     detach();
     return;
   }
-  last_seen_ = steady_clock::now();
-  if (tail_start != 0) {
-    if (!on_frame_event(parser_.take_in_place(message_, tail_start, bytes))) return;
-  } else {
-    std::string_view input(read_chunk_.data(), bytes);
+  read_available();
+}
+
+void WebSocketSession::read_available() {
+  // Until the socket has nothing more (asio waits for readiness only after that: its
+  // epoll is edge-triggered), but at most kMaxReadsPerTurn reads before the worker's
+  // other connections get their turn.
+  const auto buffer = worker_.read_buffer();
+  for (std::size_t reads = 0; reads < kMaxReadsPerTurn; ++reads) {
+    boost::system::error_code ec;
+    const auto bytes = socket_.read_now(buffer, ec);
+    if (ec == boost::asio::error::would_block) {
+      read_frames();
+      return;
+    }
+    if (ec) {
+      context().log.debug("connection {} ended: {}", id(), ec.message());
+      detach();
+      return;
+    }
+    last_seen_ = steady_clock::now();
+    std::string_view input(static_cast<const char*>(buffer.data()), bytes);
     while (!input.empty()) {
       const auto [consumed, event] = parser_.parse(input, message_);
       input.remove_prefix(consumed);
       if (!on_frame_event(event)) return;
     }
   }
-  read_frames();
+  boost::asio::post(worker_.io_context(), [self = shared_from_this()] { self->read_available(); });
 }
 
 bool WebSocketSession::on_frame_event(FrameParser::Event event) {
@@ -290,23 +300,18 @@ bool WebSocketSession::on_frame_event(FrameParser::Event event) {
 }
 
 void WebSocketSession::read_compressed() {
-  auto buffer = boost::asio::buffer(read_chunk_);
-  if (message_.size() >= read_chunk_.size()) {
-    tail_start_ = message_.size();
-    const auto room = std::clamp(message_.size(), kMinTailRead, kMaxTailRead);
-    message_.resize(tail_start_ + room);
-    buffer = boost::asio::buffer(message_.data() + tail_start_, room);
-  }
+  // Beast decompresses straight into the message's tail, which grows with the message.
+  tail_start_ = message_.size();
+  const auto room =
+      message_.empty() ? kFirstCompressedRead : std::clamp(message_.size(), kMinTailRead, kMaxTailRead);
+  message_.resize(tail_start_ + room);
   deflate_->async_read_some(
-      buffer, beast::bind_front_handler(&WebSocketSession::on_read_compressed, shared_from_this()));
+      boost::asio::buffer(message_.data() + tail_start_, room),
+      beast::bind_front_handler(&WebSocketSession::on_read_compressed, shared_from_this()));
 }
 
 void WebSocketSession::on_read_compressed(boost::system::error_code ec, std::size_t bytes) {
-  const bool into_tail = tail_start_ != 0;
-  if (into_tail) {
-    message_.resize(tail_start_ + bytes);
-    tail_start_ = 0;
-  }
+  message_.resize(tail_start_ + bytes);
   if (ec) {
     if (ec == websocket::error::closed) {
       context().log.debug("connection {} closed ({})", id(), deflate_->reason().code);
@@ -317,9 +322,6 @@ void WebSocketSession::on_read_compressed(boost::system::error_code ec, std::siz
     return;
   }
   last_seen_ = steady_clock::now();
-  // Binary on /ws/sync is refused whole, so it is not kept.
-  const bool keep = deflate_->got_text() || endpoint_ == Endpoint::echo;
-  if (keep && !into_tail) message_.append(read_chunk_.data(), bytes);
   if (!deflate_->is_message_done()) {
     read_compressed();
     return;

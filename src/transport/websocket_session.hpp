@@ -8,10 +8,11 @@
 // removes every trace. detach() runs only from a completion handler or the destructor,
 // never while the LocalHub is iterating (see subscriber.hpp).
 //
-// Inbound: frames are read through a 128-byte chunk into a FrameParser (RFC 6455 rules,
-// under 100 bytes of state), so an idle connection holds no read buffer and no
-// WebSocket library state. A connection that negotiates permessage-deflate is served by
-// Beast's websocket::stream instead (`deflate_`), which owns the compression state.
+// Inbound: once the socket is readable, what it has is read into the worker's buffer and
+// parsed by a FrameParser (RFC 6455 rules, about 100 bytes of state), so an idle
+// connection holds no read buffer and no WebSocket library state. A connection that negotiates
+// permessage-deflate is served by Beast's websocket::stream instead (`deflate_`), which owns the compression
+// state.
 //
 // Outbound: a FIFO of shared frames, encoded and framed once for every recipient
 // (WireFrame). Queuing does not write: the session asks its worker for a flush, which
@@ -92,9 +93,11 @@ class WebSocketSession final : public Subscriber,
   // The 101 is queued: the connection is open.
   void open();
   void do_read();
-  // Frames through the FrameParser (connections without permessage-deflate).
+  // Frames through the FrameParser (connections without permessage-deflate): wait until
+  // the socket is readable, then read what it has into the worker's buffer and parse it.
   void read_frames();
-  void on_frames(boost::system::error_code ec, std::size_t bytes);
+  void on_readable(boost::system::error_code ec);
+  void read_available();
   // What the parser found; false when reading must stop (the connection is closing).
   bool on_frame_event(FrameParser::Event event);
   // Messages through Beast (permessage-deflate).
@@ -157,12 +160,8 @@ class WebSocketSession final : public Subscriber,
   std::unique_ptr<Stream> deflate_;  // only for a connection with permessage-deflate
   FrameParser parser_;
   Worker& worker_;
-  // A read that starts a message goes through a small chunk: a pending read on an idle
-  // connection holds only the chunk, where async_read would hold a 1.5 KiB buffer. Once
-  // a message is under way and longer than the chunk, reads go straight into its tail.
-  std::array<char, 128> read_chunk_{};
   std::string message_;         // the client message being received
-  std::size_t tail_start_ = 0;  // reading into message_ from here; 0: into read_chunk_
+  std::size_t tail_start_ = 0;  // permessage-deflate: Beast is reading into message_ from here
   OutboundQueue outbound_;
   std::string user_id_;
   SharedPermissions permissions_;  // what this connection may subscribe to and sync into

@@ -6,6 +6,7 @@
 // A periodic sweep (one timer per worker, not one per connection) drives the
 // keep-alive pings, the pong wait, the auth deadline, token expiry and the close
 // deadline of every WebSocket session on the worker.
+#include <boost/asio/buffer.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -54,6 +55,11 @@ class Worker {
   // The keep-alive ping, framed once for every session of the worker.
   const Frame& ping_frame() const { return ping_frame_; }
 
+  // Where sessions read what their socket has, one at a time: a session reads only once
+  // its socket is readable and parses the bytes before its handler returns, so no idle
+  // connection holds a read buffer of its own.
+  boost::asio::mutable_buffer read_buffer() { return boost::asio::buffer(read_buffer_); }
+
  private:
   void schedule_sweep();
   void sweep();
@@ -69,6 +75,7 @@ class Worker {
   std::vector<std::shared_ptr<WebSocketSession>> flush_list_;
   std::vector<std::shared_ptr<WebSocketSession>> flushing_;  // flush_list_ being flushed
   Frame ping_frame_ = std::make_shared<const WireFrame>(WireFrame::Opcode::ping, "");
+  std::vector<char> read_buffer_ = std::vector<char>(std::size_t{64} * 1024);
   boost::asio::io_context io_context_{1};
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   boost::asio::steady_timer sweep_timer_;

@@ -1,8 +1,7 @@
 // libFuzzer target: the WebSocket frame parser (what a client sends on an established
 // connection). Input: the first byte picks a read size, the rest is the byte stream.
 // Checks that parsing never crashes or overruns, and that the events do not depend on
-// how the stream was cut into reads: fed whole, fed in reads of that size, and with
-// long payloads taken in place (as WebSocketSession reads them) must agree.
+// how the stream was cut into reads: fed whole and fed in reads of that size must agree.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -35,9 +34,8 @@ Seen seen(const FrameParser& parser, FrameParser::Event event, const std::string
   return {event, {}, 0};
 }
 
-// `step` 0: whole; otherwise reads of `step` bytes; `in_place`: payload past the first
-// bytes of a frame is handed over with take_in_place.
-std::vector<Seen> run(std::string_view stream, std::size_t step, bool in_place) {
+// `step` 0: whole; otherwise reads of `step` bytes.
+std::vector<Seen> run(std::string_view stream, std::size_t step) {
   FrameParser parser(4096);
   std::vector<Seen> events;
   std::string message;
@@ -47,14 +45,6 @@ std::vector<Seen> run(std::string_view stream, std::size_t step, bool in_place) 
     if (event == FrameParser::Event::message) message.clear();
   };
   while (!stream.empty()) {
-    if (in_place && parser.payload_left() > 0 && !message.empty()) {
-      const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(parser.payload_left(), stream.size()));
-      const auto from = message.size();
-      message.append(stream.substr(0, n));
-      stream.remove_prefix(n);
-      handle(parser.take_in_place(message, from, n));
-      continue;
-    }
     auto piece = stream.substr(0, step == 0 ? stream.size() : step);
     stream.remove_prefix(piece.size());
     while (!piece.empty()) {
@@ -73,8 +63,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
   const std::size_t step = 1 + data[0] % 16;
   const std::string_view stream(reinterpret_cast<const char*>(data + 1), size - 1);
-  const auto whole = run(stream, 0, false);
-  if (run(stream, step, false) != whole) __builtin_trap();
-  if (run(stream, step, true) != whole) __builtin_trap();
+  if (run(stream, step) != run(stream, 0)) __builtin_trap();
   return 0;
 }

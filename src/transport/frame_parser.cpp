@@ -76,28 +76,15 @@ FrameParser::Result FrameParser::parse(std::string_view input, std::string& mess
       case Stage::header:
         if (!read_header(input)) return result(stage_ == Stage::failed ? Event::error : Event::none);
         break;
-      case Stage::data: {
-        const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(payload_left_, input.size()));
-        const auto from = message.size();
-        message.append(input.data(), n);
-        input.remove_prefix(n);
-        unmask(message.data() + from, n);
-        payload_left_ -= n;
-        message_bytes_ += n;
+      case Stage::data:
+        message_bytes_ += take_payload(input, message);
         if (const auto event = after_data(message); event != Event::none) return result(event);
         if (payload_left_ > 0) return result(Event::none);  // the input ended inside the payload
         break;
-      }
-      case Stage::control: {
-        const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(payload_left_, input.size()));
-        const auto from = control_.size();
-        control_.append(input.data(), n);
-        input.remove_prefix(n);
-        unmask(control_.data() + from, n);
-        payload_left_ -= n;
+      case Stage::control:
+        take_payload(input, control_);
         if (payload_left_ > 0) return result(Event::none);
         return result(finish_control());
-      }
     }
   }
 }
@@ -202,6 +189,16 @@ bool FrameParser::accept_header(std::size_t extended) {
   fin_ = (header_[0] & kFin) != 0;
   stage_ = Stage::data;
   return true;
+}
+
+std::size_t FrameParser::take_payload(std::string_view& input, std::string& into) {
+  const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(payload_left_, input.size()));
+  const auto from = into.size();
+  into.append(input.data(), n);
+  input.remove_prefix(n);
+  unmask(into.data() + from, n);
+  payload_left_ -= n;
+  return n;
 }
 
 void FrameParser::unmask(char* data, std::size_t n) {

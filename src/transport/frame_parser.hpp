@@ -65,6 +65,8 @@ class FrameParser {
   bool check_start();
   // The whole header is in (`extended`: bytes of extended length).
   bool accept_header(std::size_t extended);
+  // Moves what `input` has of the current frame's payload, unmasked, to the end of `into`.
+  std::size_t take_payload(std::string_view& input, std::string& into);
   // Unmasks `n` bytes at `data`, which continue the current frame's payload.
   void unmask(char* data, std::size_t n);
   // More data payload is in `message`: checks its text; ends the frame when complete.

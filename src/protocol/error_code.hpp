@@ -48,9 +48,10 @@ constexpr std::string_view to_string(ErrorCode code) noexcept {
 namespace close_code {
 inline constexpr unsigned short normal = 1000;            // client sent "disconnect"
 inline constexpr unsigned short going_away = 1001;        // server shutting down
+inline constexpr unsigned short protocol_error = 1002;    // a frame against RFC 6455 (FrameParser)
 inline constexpr unsigned short unsupported_data = 1003;  // binary frame
-inline constexpr unsigned short invalid_payload = 1007;   // invalid UTF-8 (sent by Beast)
-inline constexpr unsigned short too_big = 1009;           // over WS_MAX_MESSAGE_SIZE (Beast)
+inline constexpr unsigned short invalid_payload = 1007;   // invalid UTF-8 (FrameParser, or Beast)
+inline constexpr unsigned short too_big = 1009;           // over WS_MAX_MESSAGE_SIZE (FrameParser, or Beast)
 inline constexpr unsigned short internal_error = 1011;
 inline constexpr unsigned short auth_timeout = 4001;          // no auth within AUTH_TIMEOUT
 inline constexpr unsigned short token_expired = 4003;         // token exp passed, no re-auth

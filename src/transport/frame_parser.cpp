@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "protocol/error_code.hpp"
+
 namespace natsync {
 
 namespace {
@@ -17,10 +19,6 @@ constexpr unsigned kClose = 0x8;
 constexpr unsigned kPing = 0x9;
 constexpr unsigned kPong = 0xa;
 constexpr std::size_t kMaxControlPayload = 125;
-
-constexpr unsigned short kProtocolError = 1002;
-constexpr unsigned short kInvalidPayload = 1007;
-constexpr unsigned short kTooBig = 1009;
 
 // Bytes a UTF-8 sequence starting with `lead` has; 0 if `lead` cannot start one.
 int sequence_length(unsigned char lead) {
@@ -110,41 +108,28 @@ bool FrameParser::read_header(std::string_view& input) {
 bool FrameParser::check_start() {
   const unsigned opcode = header_[0] & 0x0fU;
   const bool fin = (header_[0] & kFin) != 0;
-  if ((header_[0] & kReservedBits) != 0) {
-    fail(kProtocolError, "reserved bits set, but no extension negotiated");
-    return false;
-  }
-  if ((header_[1] & kMasked) == 0) {
-    fail(kProtocolError, "a client's frames must be masked");
-    return false;
-  }
+  if ((header_[0] & kReservedBits) != 0)
+    return refuse(close_code::protocol_error, "reserved bits set, but no extension negotiated");
+  if ((header_[1] & kMasked) == 0)
+    return refuse(close_code::protocol_error, "a client's frames must be masked");
   switch (opcode) {
     case kContinuation:
-      if (message_opcode_ == kNone) {
-        fail(kProtocolError, "continuation frame without a message to continue");
-        return false;
-      }
+      if (message_opcode_ == kNone)
+        return refuse(close_code::protocol_error, "continuation frame without a message to continue");
       return true;
     case kText:
     case kBinary:
-      if (message_opcode_ != kNone) {
-        fail(kProtocolError, "new message before the last fragment of the previous one");
-        return false;
-      }
+      if (message_opcode_ != kNone)
+        return refuse(close_code::protocol_error, "new message before the last fragment of the previous one");
       return true;
     case kClose:
     case kPing:
     case kPong:
-      if (!fin) {
-        fail(kProtocolError, "fragmented control frame");
-        return false;
-      }
-      if ((header_[1] & 0x7fU) > kMaxControlPayload) {
-        fail(kProtocolError, "control frame payload over 125 bytes");
-        return false;
-      }
+      if (!fin) return refuse(close_code::protocol_error, "fragmented control frame");
+      if ((header_[1] & 0x7fU) > kMaxControlPayload)
+        return refuse(close_code::protocol_error, "control frame payload over 125 bytes");
       return true;
-    default: fail(kProtocolError, "reserved opcode"); return false;
+    default: return refuse(close_code::protocol_error, "reserved opcode");
   }
 }
 
@@ -153,18 +138,12 @@ bool FrameParser::accept_header(std::size_t extended) {
   if (extended != 0) {
     length = 0;
     for (std::size_t i = 0; i < extended; ++i) length = (length << 8) | header_[2 + i];
-    if (extended == 2 && length < 126) {
-      fail(kProtocolError, "payload length not in its shortest form");
-      return false;
-    }
-    if (extended == 8 && (length >> 63) != 0) {
-      fail(kProtocolError, "payload length with its most significant bit set");
-      return false;
-    }
-    if (extended == 8 && length <= 0xffff) {
-      fail(kProtocolError, "payload length not in its shortest form");
-      return false;
-    }
+    if (extended == 2 && length < 126)
+      return refuse(close_code::protocol_error, "payload length not in its shortest form");
+    if (extended == 8 && (length >> 63) != 0)
+      return refuse(close_code::protocol_error, "payload length with its most significant bit set");
+    if (extended == 8 && length <= 0xffff)
+      return refuse(close_code::protocol_error, "payload length not in its shortest form");
   }
   std::copy_n(header_.begin() + 2 + extended, 4, mask_.begin());
   const unsigned opcode = header_[0] & 0x0fU;
@@ -182,10 +161,8 @@ bool FrameParser::accept_header(std::size_t extended) {
     message_bytes_ = 0;
     utf8_checked_ = 0;
   }
-  if (max_message_ != 0 && length > max_message_ - std::min<std::uint64_t>(message_bytes_, max_message_)) {
-    fail(kTooBig, "message over WS_MAX_MESSAGE_SIZE");
-    return false;
-  }
+  if (max_message_ != 0 && length > max_message_ - std::min<std::uint64_t>(message_bytes_, max_message_))
+    return refuse(close_code::too_big, "message over WS_MAX_MESSAGE_SIZE");
   fin_ = (header_[0] & kFin) != 0;
   stage_ = Stage::data;
   return true;
@@ -221,14 +198,14 @@ void FrameParser::unmask(char* data, std::size_t n) {
 FrameParser::Event FrameParser::after_data(std::string& message) {
   if (message_opcode_ == kText) {
     const auto tail = utf8_unfinished_tail(std::string_view(message).substr(utf8_checked_));
-    if (tail < 0) return fail(kInvalidPayload, "text message is not valid UTF-8");
+    if (tail < 0) return fail(close_code::invalid_payload, "text message is not valid UTF-8");
     utf8_checked_ = message.size() - static_cast<std::size_t>(tail);
   }
   if (payload_left_ > 0) return Event::none;
   stage_ = Stage::header;
   if (!fin_) return Event::none;
   if (message_opcode_ == kText && utf8_checked_ != message.size()) {
-    return fail(kInvalidPayload, "text message ends inside a UTF-8 sequence");
+    return fail(close_code::invalid_payload, "text message ends inside a UTF-8 sequence");
   }
   text_ = message_opcode_ == kText;
   message_opcode_ = kNone;
@@ -242,16 +219,22 @@ FrameParser::Event FrameParser::finish_control() {
   if (control_opcode_ == kPing) return Event::ping;
   if (control_opcode_ == kPong) return Event::pong;
   close_code_ = 0;
-  if (control_.size() == 1) return fail(kProtocolError, "close frame with a 1-byte payload");
+  if (control_.size() == 1) return fail(close_code::protocol_error, "close frame with a 1-byte payload");
   if (control_.size() >= 2) {
     const unsigned code =
         (static_cast<unsigned char>(control_[0]) << 8U) | static_cast<unsigned char>(control_[1]);
-    if (!is_valid_close_code(code)) return fail(kProtocolError, "invalid close code");
+    if (!is_valid_close_code(code)) return fail(close_code::protocol_error, "invalid close code");
     control_.erase(0, 2);
-    if (utf8_unfinished_tail(control_) != 0) return fail(kInvalidPayload, "close reason is not valid UTF-8");
+    if (utf8_unfinished_tail(control_) != 0)
+      return fail(close_code::invalid_payload, "close reason is not valid UTF-8");
     close_code_ = static_cast<unsigned short>(code);
   }
   return Event::close;
+}
+
+bool FrameParser::refuse(unsigned short code, const char* reason) {
+  fail(code, reason);
+  return false;
 }
 
 FrameParser::Event FrameParser::fail(unsigned short code, const char* reason) {

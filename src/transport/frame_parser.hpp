@@ -48,6 +48,8 @@ class FrameParser {
   bool text() const { return text_; }
   std::string_view control() const { return control_; }
   unsigned short close_code() const { return close_code_; }
+  // After Event::error: the close code the connection fails with, and the rule broken.
+  bool failed() const { return stage_ == Stage::failed; }
   unsigned short error_code() const { return error_code_; }
   std::string_view error_reason() const { return error_reason_; }
   // Between messages with no partial frame: nothing of the peer's is pending.
@@ -73,6 +75,8 @@ class FrameParser {
   Event after_data(std::string& message);
   Event finish_control();
   Event fail(unsigned short code, const char* reason);
+  // fail(), for the header checks, which answer whether the frame may go on.
+  bool refuse(unsigned short code, const char* reason);
 
   std::size_t max_message_;
   std::uint64_t payload_left_ = 0;

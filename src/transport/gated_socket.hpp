@@ -80,9 +80,7 @@ class GatedSocket {
     }
     return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
         [this](auto handler, const MutableBuffers& into) {
-          const auto n = boost::asio::buffer_copy(into, boost::asio::buffer(*prefetched_));
-          prefetched_->erase(0, n);
-          if (prefetched_->empty()) prefetched_.reset();
+          const auto n = take_prefetched(into);
           boost::asio::post(socket_.get_executor(), [handler = std::move(handler), n]() mutable {
             std::move(handler)(boost::system::error_code{}, n);
           });
@@ -107,27 +105,9 @@ class GatedSocket {
   // (asio::error::would_block: nothing more yet; asio::error::eof: the peer is done).
   std::size_t read_now(boost::asio::mutable_buffer into, boost::system::error_code& ec) {
     ec = {};
-    if (prefetched_) {
-      const auto n = boost::asio::buffer_copy(into, boost::asio::buffer(*prefetched_));
-      prefetched_->erase(0, n);
-      if (prefetched_->empty()) prefetched_.reset();
-      return n;
-    }
+    if (prefetched_) return take_prefetched(into);
     if (tls_) return tls_->read_now(into, ec);
-    for (;;) {
-      const auto got = ::recv(socket_.native_handle(), into.data(), into.size(), MSG_DONTWAIT);
-      if (got > 0) return static_cast<std::size_t>(got);
-      if (got == 0) {
-        ec = boost::asio::error::eof;
-      } else if (errno == EINTR) {
-        continue;
-      } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        ec = boost::asio::error::would_block;
-      } else {
-        ec = boost::system::error_code(errno, boost::system::system_category());
-      }
-      return 0;
-    }
+    return receive(socket_, into, ec);
   }
 
   // Ends the handshake: what Beast wrote so far (its 101 or error response), to be sent
@@ -288,10 +268,10 @@ class GatedSocket {
   void drain(std::size_t drained, Handler handler) {
     for (;;) {
       std::array<char, 4096> sink;  // NOLINT(cppcoreguidelines-pro-type-member-init): written by recv
-      const auto got = ::recv(next_layer().native_handle(), sink.data(), sink.size(), MSG_DONTWAIT);
-      if (got > 0 && (drained += static_cast<std::size_t>(got)) < kMaxDrain) continue;
-      if (got < 0 && errno == EINTR) continue;
-      if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      boost::system::error_code received;
+      const auto got = receive(next_layer(), boost::asio::buffer(sink), received);
+      if (!received && (drained += got) < kMaxDrain) continue;
+      if (received == boost::asio::error::would_block) {
         next_layer().async_wait(
             boost::asio::socket_base::wait_read,
             [this, drained, handler = std::move(handler)](boost::system::error_code ec) mutable {
@@ -301,6 +281,35 @@ class GatedSocket {
         return;
       }
       return close_then(std::move(handler), {});  // the peer's end, an error, or enough
+    }
+  }
+
+  // Copies what set_prefetched() left into `into`: the bytes copied.
+  template <class MutableBuffers>
+  std::size_t take_prefetched(const MutableBuffers& into) {
+    const auto n = boost::asio::buffer_copy(into, boost::asio::buffer(*prefetched_));
+    prefetched_->erase(0, n);
+    if (prefetched_->empty()) prefetched_.reset();
+    return n;
+  }
+
+  // One non-blocking recv on `socket`: the bytes read, or 0 with `ec` set
+  // (asio::error::would_block, asio::error::eof, or the system's error).
+  static std::size_t receive(boost::asio::ip::tcp::socket& socket, boost::asio::mutable_buffer into,
+                             boost::system::error_code& ec) {
+    for (;;) {
+      const auto got = ::recv(socket.native_handle(), into.data(), into.size(), MSG_DONTWAIT);
+      if (got > 0) return static_cast<std::size_t>(got);
+      if (got == 0) {
+        ec = boost::asio::error::eof;
+      } else if (errno == EINTR) {
+        continue;
+      } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        ec = boost::asio::error::would_block;
+      } else {
+        ec = boost::system::error_code(errno, boost::system::system_category());
+      }
+      return 0;
     }
   }
 

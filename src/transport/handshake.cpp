@@ -6,6 +6,7 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/rfc7230.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 
 namespace natsync {
 
@@ -20,21 +21,18 @@ std::variant<std::string, HandshakeRefusal> check_upgrade(const UpgradeRequest& 
   const auto refuse = [](std::string message) {
     return HandshakeRefusal{http::status::bad_request, std::move(message)};
   };
-  if (request.version() != 11) return refuse("a WebSocket upgrade needs HTTP/1.1");
-  if (request.method() != http::verb::get) return refuse("a WebSocket upgrade is a GET request");
-  if (request.find(http::field::host) == request.end()) return refuse("no Host header");
-  if (!http::token_list{request[http::field::connection]}.exists("upgrade")) {
-    return refuse("no 'Connection: upgrade'");
-  }
-  if (!http::token_list{request[http::field::upgrade]}.exists("websocket")) {
-    return refuse("no 'Upgrade: websocket'");
-  }
-  const auto key = request[http::field::sec_websocket_key];
-  if (key.empty()) return refuse("no Sec-WebSocket-Key");
-  if (key.size() != kKeySize) return refuse("Sec-WebSocket-Key is not 16 bytes in base64");
   if (request[http::field::sec_websocket_version] != "13") {
     return HandshakeRefusal{http::status::upgrade_required, "WebSocket version 13 (RFC 6455) only"};
   }
+  // GET, HTTP/1.1 or later, Connection: upgrade, Upgrade: websocket.
+  if (!boost::beast::websocket::is_upgrade(request) || request.version() != 11) {
+    return refuse(
+        "not a WebSocket upgrade: GET over HTTP/1.1 with 'Connection: upgrade' and 'Upgrade: websocket'");
+  }
+  if (request.find(http::field::host) == request.end()) return refuse("no Host header");
+  const auto key = request[http::field::sec_websocket_key];
+  if (key.empty()) return refuse("no Sec-WebSocket-Key");
+  if (key.size() != kKeySize) return refuse("Sec-WebSocket-Key is not 16 bytes in base64");
   return websocket_accept_key({key.data(), key.size()});
 }
 

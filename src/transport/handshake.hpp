@@ -19,9 +19,10 @@ struct HandshakeRefusal {
   std::string message;
 };
 
-// For a valid upgrade request (GET, HTTP/1.1, Host, Connection: upgrade, Upgrade:
-// websocket, a Sec-WebSocket-Key, Sec-WebSocket-Version 13), its Sec-WebSocket-Accept
-// value; otherwise why not (426 Upgrade Required for another protocol version).
+// For a valid upgrade request (Sec-WebSocket-Version 13; what Beast's is_upgrade checks:
+// GET, Connection: upgrade, Upgrade: websocket; HTTP/1.1, Host, a Sec-WebSocket-Key), its
+// Sec-WebSocket-Accept value; otherwise why not (426 Upgrade Required for another
+// protocol version, 400 for the rest).
 std::variant<std::string, HandshakeRefusal> check_upgrade(const UpgradeRequest& request);
 
 // Sec-WebSocket-Accept for a Sec-WebSocket-Key: base64(SHA-1(key + the RFC's GUID)).

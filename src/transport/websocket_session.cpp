@@ -216,11 +216,7 @@ void WebSocketSession::read_frames() {
 }
 
 void WebSocketSession::on_readable(boost::system::error_code ec) {
-  if (ec) {
-    context().log.debug("connection {} ended: {}", id(), ec.message());
-    detach();
-    return;
-  }
+  if (ec) return ended(ec);
   read_available();
 }
 
@@ -236,11 +232,7 @@ void WebSocketSession::read_available() {
       read_frames();
       return;
     }
-    if (ec) {
-      context().log.debug("connection {} ended: {}", id(), ec.message());
-      detach();
-      return;
-    }
+    if (ec) return ended(ec);
     last_seen_ = steady_clock::now();
     std::string_view input(static_cast<const char*>(buffer.data()), bytes);
     while (!input.empty()) {
@@ -257,13 +249,7 @@ bool WebSocketSession::on_frame_event(FrameParser::Event event) {
   switch (event) {
     case Event::none:
     case Event::pong: return true;
-    case Event::message:
-      if (!closing_) on_message();
-      message_.clear();
-      // Give back what a large message made the buffer grow to (WS_READ_BUFFER_SIZE is
-      // what a connection may keep between messages).
-      if (message_.capacity() > context().config.ws_read_buffer_size) message_.shrink_to_fit();
-      return true;
+    case Event::message: finish_message(); return true;
     case Event::ping:
       deliver(std::make_shared<const WireFrame>(WireFrame::Opcode::pong, parser_.control()));
       return true;
@@ -282,7 +268,6 @@ bool WebSocketSession::on_frame_event(FrameParser::Event event) {
                           parser_.error_code(), parser_.error_reason());
       peer_closed_ = true;  // nothing more is read from a peer that broke the protocol
       if (!close_sent_) {
-        failed_ = true;
         closing_ = true;
         close_code_ = parser_.error_code();
         deadline_ = steady_clock::now() + kCloseGrace;
@@ -315,21 +300,31 @@ void WebSocketSession::on_read_compressed(boost::system::error_code ec, std::siz
   if (ec) {
     if (ec == websocket::error::closed) {
       context().log.debug("connection {} closed ({})", id(), deflate_->reason().code);
-    } else {
-      context().log.debug("connection {} ended: {}", id(), ec.message());
+      detach();
+      return;
     }
-    detach();
-    return;
+    return ended(ec);
   }
   last_seen_ = steady_clock::now();
   if (!deflate_->is_message_done()) {
     read_compressed();
     return;
   }
+  finish_message();
+  read_compressed();
+}
+
+void WebSocketSession::finish_message() {
   if (!closing_) on_message();
   message_.clear();
+  // Give back what a large message made the buffer grow to (WS_READ_BUFFER_SIZE is
+  // what a connection may keep between messages).
   if (message_.capacity() > context().config.ws_read_buffer_size) message_.shrink_to_fit();
-  read_compressed();
+}
+
+void WebSocketSession::ended(const boost::system::error_code& ec) {
+  context().log.debug("connection {} ended: {}", id(), ec.message());
+  detach();
 }
 
 void WebSocketSession::on_message() {
@@ -687,7 +682,7 @@ void WebSocketSession::do_write() {
     // the protocol rule the peer broke, or ours, or none when answering the peer's.
     close_sent_ = true;
     std::string_view reason;
-    if (failed_) {
+    if (parser_.failed()) {
       reason = parser_.error_reason();
     } else if (!peer_closed_) {
       reason = close_reason_text(close_code_);

@@ -10,9 +10,9 @@
 //
 // Inbound: once the socket is readable, what it has is read into the worker's buffer and
 // parsed by a FrameParser (RFC 6455 rules, about 100 bytes of state), so an idle
-// connection holds no read buffer and no WebSocket library state. A connection that negotiates
-// permessage-deflate is served by Beast's websocket::stream instead (`deflate_`), which owns the compression
-// state.
+// connection holds no read buffer and no WebSocket library state. A connection that
+// negotiates permessage-deflate is served by Beast's websocket::stream instead
+// (`deflate_`), which owns the compression state.
 //
 // Outbound: a FIFO of shared frames, encoded and framed once for every recipient
 // (WireFrame). Queuing does not write: the session asks its worker for a flush, which
@@ -21,7 +21,6 @@
 // bounded by WS_MAX_QUEUE_BYTES; overflow closes the connection as a slow consumer
 // rather than growing memory or blocking the publisher. Pongs and the close frame go
 // through the same queue, so they never overtake a frame queued before them.
-#include <array>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -104,8 +103,11 @@ class WebSocketSession final : public Subscriber,
   void read_compressed();
   void on_read_compressed(boost::system::error_code ec, std::size_t bytes);
   bool got_text() const { return deflate_ ? deflate_->got_text() : parser_.text(); }
-  // A complete message has been read into message_.
+  // A complete message is in message_: handles it (unless closing), then empties the buffer.
+  void finish_message();
   void on_message();
+  // The peer's connection ended (read error or end of stream): detach.
+  void ended(const boost::system::error_code& ec);
   void handle(ClientMessage& message);
   // WS_MESSAGE_RATE: false (and the client told, or cut off) when the message with
   // `request_id` is over it.
@@ -200,7 +202,6 @@ class WebSocketSession final : public Subscriber,
   bool close_sent_ = false;       // our close frame is queued (or Beast's async_close started)
   bool closing_ = false;          // close started: no more frames are queued
   bool peer_closed_ = false;      // no more frames from the peer: its close came, or it failed
-  bool failed_ = false;           // closing because the peer broke the protocol (parser_ says how)
   bool tearing_down_ = false;     // tear_down() started
 };
 

@@ -18,11 +18,22 @@
 
 namespace natsync {
 
-// What a resubscription "since" a position gets.
+// What a subscriber gets from the history: where it starts, and with "since" the
+// messages it missed.
 struct Recovery {
   bool recovered = false;     // true: `frames` are exactly the messages after `since`
   StreamPosition position;    // messages up to here are replayed or were before `since`
   std::vector<Frame> frames;  // the missed messages, oldest first; empty unless recovered
+  // false: the history never answered (JetStream unreachable past the node's patience),
+  // so there is no position from which live delivery can be promised: the subscribe
+  // fails (broker_unavailable) instead of being acknowledged.
+  bool available = true;
+
+  static Recovery unavailable() {
+    Recovery recovery;
+    recovery.available = false;
+    return recovery;
+  }
 };
 
 // A page of stored messages (GET /api/sync/history).
@@ -58,8 +69,10 @@ class History {
 
   // For a subscriber just added to this worker's hub (call on that worker, right after):
   // with `since`, the messages it missed after that position (recovered) or none (not);
-  // without, where the stream stands. Messages after the returned position reach the
-  // subscriber live; live copies up to it must be dropped.
+  // without, where the stream stands. Every message after the returned position reaches
+  // the subscriber live; live copies up to it must be dropped. A history that cannot
+  // name such a position yet (JetStream not answering this node) answers when it can,
+  // or `Recovery::unavailable()`: never a position it cannot keep.
   virtual void recover(const std::string& topic, const std::optional<StreamPosition>& since,
                        RecoverDone done) = 0;
 

@@ -196,6 +196,7 @@ bool JetStreamHistory::subscribe_consumer(std::uint64_t first_sequence) {
     return false;
   }
   natsSubscription_SetPendingLimits(consumer, kPendingMessages, kPendingBytes);
+  log_.debug("JetStream: history consumer delivers from sequence {}", first_sequence);
   const std::lock_guard lock(consumer_mutex_);
   if (consumer_ != nullptr) {
     natsSubscription_Unsubscribe(consumer_);
@@ -323,6 +324,9 @@ void JetStreamHistory::deliver(natsMsg* message) {
   const std::uint64_t sequence = meta->Sequence.Stream;
   const std::int64_t stored_at = meta->Timestamp;
   jsMsgMetaData_Destroy(meta);
+  // One delivery at a time, whichever nats.c thread calls (an old and a new consumer
+  // may overlap while sweep() replaces one): the check and the count below are one step.
+  const std::lock_guard delivering(deliver_mutex_);
   // The stream's order is the delivery order: anything not after the last one handed on
   // is a repeat (an ordered consumer that was recreated may start a little early).
   if (sequence <= dispatched_) {
@@ -333,7 +337,7 @@ void JetStreamHistory::deliver(natsMsg* message) {
     return;
   }
   {
-    const std::lock_guard lock(samples_mutex_);
+    const std::lock_guard sampling(samples_mutex_);
     if (samples_.empty() || stored_at - samples_.back().second >= nanoseconds(kSampleEvery)) {
       samples_.emplace_back(sequence, stored_at);
       const auto keep = nanoseconds(settings_.history.ttl) + nanoseconds(std::chrono::minutes(1));
@@ -345,11 +349,12 @@ void JetStreamHistory::deliver(natsMsg* message) {
   const std::string_view body(natsMsg_GetData(message),
                               static_cast<std::size_t>(natsMsg_GetDataLength(message)));
   const auto topic = subject.substr(std::min(subject.size(), subject_prefix_.size()));
-  bool valid = subject.starts_with(subject_prefix_) && is_valid_topic(topic);
-  if (valid) {
-    const std::lock_guard lock(parser_mutex_);
-    valid = parser_.is_json(body);
-  }
+  const bool valid = subject.starts_with(subject_prefix_) && is_valid_topic(topic) && parser_.is_json(body);
+  // Counted before the hub gets it: a subscriber that reads a smaller number is in the
+  // hub before this message reaches any worker. (Counted after, a worker could deliver
+  // it before the subscriber joined while the subscriber still read the number before
+  // it, and so be promised a message it never gets.)
+  dispatched_ = sequence;
   if (valid) {
     auto publication = std::make_shared<Publication>();
     publication->target = Publication::Target::topic;
@@ -372,23 +377,21 @@ void JetStreamHistory::deliver(natsMsg* message) {
     // Someone published into the stream's subjects directly: clients never see it.
     log_.warn("JetStream: dropped message {} on {}: not a topic with one JSON value", sequence, subject);
   }
-  // After the hub got it: a subscriber that reads this number is in the hub and gets
-  // every later message live.
-  dispatched_ = sequence;
 }
 
 void JetStreamHistory::recover(const std::string& topic, const std::optional<StreamPosition>& since,
                                RecoverDone done) {
-  if (!since) {
-    // No position while not ready: nothing to drop, and nothing stored to point at.
-    done(ready_ ? Recovery{false, StreamPosition{dispatched_, epoch()}, {}} : Recovery{});
-    return;
-  }
   auto shared_done = std::make_shared<RecoverDone>(std::move(done));
-  auto start = [this, topic, since = *since, shared_done] {
-    // The subscriber is in the hub already; everything after this reaches it live.
+  auto start = [this, topic, since, shared_done] {
+    // The subscriber is in the hub already, and every message after `dispatched` is
+    // handed to the hub after this read (deliver() counts a message before handing it
+    // on): all of them reach it live.
     const std::uint64_t dispatched = dispatched_;
-    boost::asio::post(pool_, [this, topic, since, dispatched, epoch = epoch(), shared_done] {
+    if (!since) {
+      (*shared_done)(Recovery{false, StreamPosition{dispatched, epoch()}, {}});
+      return;
+    }
+    boost::asio::post(pool_, [this, topic, since = *since, dispatched, epoch = epoch(), shared_done] {
       (*shared_done)(fetch_recovery(topic, since, dispatched, epoch));
     });
   };
@@ -396,9 +399,12 @@ void JetStreamHistory::recover(const std::string& topic, const std::optional<Str
     const std::lock_guard lock(waiting_mutex_);
     if (!ready_) {
       // JetStream has not answered this node yet (it just started, or the cluster is
-      // electing): wait for it rather than answer recovered:false at once.
-      waiting_.push_back(Waiting{std::move(start), [shared_done] { (*shared_done)(Recovery{}); },
+      // electing): its consumer will start after the stream's last sequence *then*, so
+      // no position can be promised before that, with or without "since" (answering
+      // one now is how a fresh cluster skipped acknowledged messages: issue 15). Wait.
+      waiting_.push_back(Waiting{std::move(start), [shared_done] { (*shared_done)(Recovery::unavailable()); },
                                  std::chrono::steady_clock::now() + kRecoveryPatience});
+      log_.debug("subscribe to {} waits for JetStream ({} waiting)", topic, waiting_.size());
       return;
     }
   }
@@ -415,7 +421,7 @@ void JetStreamHistory::give_up_waiting(std::chrono::steady_clock::time_point now
     waiting_.erase(keep, waiting_.end());
   }
   if (!expired.empty()) {
-    log_.warn("{} recoveries answered recovered:false: JetStream did not answer this node within {} s",
+    log_.warn("{} subscribes refused (broker_unavailable): JetStream did not answer this node within {} s",
               expired.size(), std::chrono::duration_cast<std::chrono::seconds>(kRecoveryPatience).count());
   }
   for (auto& recovery : expired) recovery.give_up();

@@ -63,8 +63,9 @@ class JetStreamHistory final : public History {
   JetStreamHistory& operator=(const JetStreamHistory&) = delete;
 
   // Connects and sets up the stream and the consumer in the background (retrying while
-  // JetStream does not answer); until then durable publishes fail and recoveries answer
-  // recovered:false. Throws std::runtime_error for settings nats.c rejects.
+  // JetStream does not answer); until then durable publishes fail and subscribes to
+  // durable topics wait (up to 30 s, then Recovery::unavailable()). Throws
+  // std::runtime_error for settings nats.c rejects.
   void start();
   // Stops the consumer, waits for the requests under way, closes. Idempotent.
   void stop();
@@ -98,7 +99,7 @@ class JetStreamHistory final : public History {
   // Pool threads.
   void set_up();
   bool ensure_stream();
-  // Answers recovered:false to recoveries waiting for readiness past their deadline.
+  // Answers Recovery::unavailable() to subscribes waiting for readiness past their deadline.
   void give_up_waiting(std::chrono::steady_clock::time_point now);
   // (Re)creates this node's ordered consumer from `first_sequence`.
   bool subscribe_consumer(std::uint64_t first_sequence);
@@ -142,7 +143,9 @@ class JetStreamHistory final : public History {
 
   mutable std::mutex epoch_mutex_;
   std::string epoch_;
-  // The last stream sequence this node handed to the hub.
+  // The last stream sequence this node hands to the hub: stored before the hub gets the
+  // message, so every message after a value read here reaches a subscriber that joined
+  // the hub before the read.
   std::atomic<std::uint64_t> dispatched_{0};
   std::atomic<std::uint64_t> repeats_{0};  // messages the consumer delivered twice, dropped
   std::atomic<std::size_t> messages_{0};
@@ -153,12 +156,13 @@ class JetStreamHistory final : public History {
   mutable std::mutex samples_mutex_;
   std::deque<std::pair<std::uint64_t, std::int64_t>> samples_;
 
-  // The delivery thread validates data with this parser (guarded: nats.c may use several).
-  std::mutex parser_mutex_;
+  // Held by deliver(): the repeat check, dispatched_ and parser_ are one delivery's.
+  std::mutex deliver_mutex_;
   MessageParser parser_;
 
-  // Recoveries that came before JetStream answered this node: started when it does, or
-  // answered recovered:false at their deadline. ready_ changes under waiting_mutex_.
+  // Subscribes (with or without "since") that came before JetStream answered this node:
+  // started when it does, or answered unavailable at their deadline. ready_ changes
+  // under waiting_mutex_.
   struct Waiting {
     std::function<void()> start;
     std::function<void()> give_up;

@@ -378,10 +378,7 @@ void WebSocketSession::handle(ClientMessage& message) {
   switch (message.type) {
     case MessageType::subscribe: handle_subscribe(message); break;
     case MessageType::unsubscribe:
-      erase_offset_floor(find_offset_floor(message.topic));
-      if (worker_.hub().unsubscribe(*this, message.topic) == IndexChange::key_vanished) {
-        context().broker.interest_lost(Channel::topic, message.topic);
-      }
+      leave_topic(message.topic);
       reply(encode_ack(MessageType::unsubscribe, message.topic, message.id));
       break;
     case MessageType::sync: {
@@ -493,6 +490,15 @@ void WebSocketSession::finish_recovery(const std::string& topic, const std::stri
                                        bool asked_since, Recovery recovery) {
   auto* floor = find_offset_floor(topic);
   if (floor == nullptr || !floor->recovering) return;  // unsubscribed meanwhile
+  if (!recovery.available) {
+    // No position to promise live delivery from: not subscribed, and the client is told
+    // so (it may subscribe again), rather than acknowledged and then skipped.
+    leave_topic(topic);
+    reply(encode_error(ErrorCode::broker_unavailable,
+                       "not subscribed: the history (JetStream) did not answer in time; subscribe again",
+                       request_id));
+    return;
+  }
   reply(encode_subscribe_ack(topic, request_id, &recovery.position,
                              asked_since ? std::optional(recovery.recovered) : std::nullopt));
   for (const auto& frame : recovery.frames) deliver(frame);
@@ -553,14 +559,18 @@ void WebSocketSession::deliver_offset(const Publication& publication) {
   deliver(publication.frame);
 }
 
+void WebSocketSession::leave_topic(const std::string& topic) {
+  erase_offset_floor(find_offset_floor(topic));
+  if (worker_.hub().unsubscribe(*this, topic) == IndexChange::key_vanished) {
+    context().broker.interest_lost(Channel::topic, topic);
+  }
+}
+
 void WebSocketSession::drop_forbidden_subscriptions() {
   auto& hub = worker_.hub();
   for (const auto& topic : hub.topics_of(*this)) {
     if (context().auth.may_subscribe(*permissions_, user_id_, topic)) continue;
-    erase_offset_floor(find_offset_floor(topic));
-    if (hub.unsubscribe(*this, topic) == IndexChange::key_vanished) {
-      context().broker.interest_lost(Channel::topic, topic);
-    }
+    leave_topic(topic);
     reply(encode_ack(MessageType::unsubscribe, topic, {}));
   }
 }

@@ -117,11 +117,14 @@ class WebSocketSession final : public Subscriber,
   // its stream stands and what the client missed since `since` (finish_recovery).
   void acknowledge_subscribe(const std::string& topic, const std::string& request_id,
                              const std::optional<StreamPosition>& since);
-  // The history answered: the ack, the replay, then the live messages held meanwhile.
+  // The history answered: the ack, the replay, then the live messages held meanwhile;
+  // or, if it could not answer, a broker_unavailable error and no subscription.
   void finish_recovery(const std::string& topic, const std::string& request_id, bool asked_since,
                        Recovery recovery);
   // A client "sync" into a durable topic: acked (or refused) once it is stored.
   void sync_durable(ClientMessage& message);
+  // Ends this connection's subscription to `topic` (its held messages too).
+  void leave_topic(const std::string& topic);
   // After a re-authentication: ends the subscriptions the new token no longer allows,
   // telling the client with an unsolicited "unsubscribe" for each.
   void drop_forbidden_subscriptions();

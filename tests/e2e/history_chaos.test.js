@@ -7,8 +7,9 @@
 'use strict';
 const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { startServer, WebSocket, waitFor, sleep } = require('./harness');
+const { startServer, waitFor, sleep } = require('./harness');
 const { startNatsCluster } = require('./nats');
+const { ResilientSubscriber, AckLedger, restPublish } = require('./durable_clients');
 
 const SANITIZED = process.env.NATSYNC_SANITIZED === '1';
 const SECONDS = Number(process.env.CHAOS_SECONDS || (SANITIZED ? 30 : 60));
@@ -24,66 +25,6 @@ after(async () => {
   for (const node of nodes) if (node) await node.stop('SIGKILL');
   for (const server of natsServers) await server.remove();
 });
-
-// A subscriber that survives its node: reconnects to a live node and resubscribes every
-// topic since the last offset it got.
-class ResilientSubscriber {
-  constructor(name, pickNode) {
-    this.name = name;
-    this.pickNode = pickNode;
-    this.topics = new Map(TOPICS.map((t) => [t, { offset: null, epoch: null, ids: [], offsets: [] }]));
-    this.recovered = 0;
-    this.notRecovered = [];
-    this.outOfOrder = 0;
-    this.connections = 0;
-    this.stopped = false;
-    this.subscribed = false;
-  }
-
-  connect() {
-    if (this.stopped) return;
-    const node = this.pickNode();
-    if (!node) { setTimeout(() => this.connect(), 100); return; }
-    const ws = new WebSocket(`${node.ws}?user_id=${this.name}`);
-    this.ws = ws;
-    this.connections++;
-    const pending = new Set(TOPICS);
-    ws.on('open', () => {
-      for (const [topic, state] of this.topics) {
-        const message = { type: 'subscribe', topic, id: `${topic}#${this.connections}` };
-        if (state.offset !== null) message.since = { offset: state.offset, epoch: state.epoch };
-        ws.send(JSON.stringify(message));
-      }
-    });
-    ws.on('message', (raw) => {
-      const message = JSON.parse(raw.toString());
-      if (message.type === 'subscribe') {
-        const state = this.topics.get(message.topic);
-        if (message.recovered === true) this.recovered++;
-        if (message.recovered === false) this.notRecovered.push({ topic: message.topic, since: state.offset, node: node.port });
-        if (state.offset === null) { state.offset = message.offset; state.epoch = message.epoch; }
-        pending.delete(message.topic);
-        if (pending.size === 0) this.subscribed = true;
-      } else if (message.type === 'data') {
-        const state = this.topics.get(message.topic);
-        if (state.offset !== null && message.offset <= state.offset) this.outOfOrder++;
-        state.offset = message.offset;
-        state.epoch = message.epoch;
-        state.ids.push(message.data.id);
-        state.offsets.push(message.offset);
-      }
-    });
-    ws.on('error', () => {});
-    ws.on('close', () => {
-      if (!this.stopped) setTimeout(() => this.connect(), 100 + Math.random() * 200);
-    });
-  }
-
-  stop() {
-    this.stopped = true;
-    if (this.ws) this.ws.terminate();
-  }
-}
 
 test(`chaos: ${SECONDS} s of ${RATE} msg/s on durable topics while natsync nodes and a nats-server die; nothing acknowledged is lost or duplicated`, { timeout: (SECONDS + 120) * 1000 }, async () => {
   natsServers = await startNatsCluster(3, { jetstream: true });
@@ -115,38 +56,21 @@ test(`chaos: ${SECONDS} s of ${RATE} msg/s on durable topics while natsync nodes
 
   const live = () => nodes.filter((n) => n && n.alive !== false);
   const pick = () => { const l = live(); return l.length ? l[Math.floor(Math.random() * l.length)] : null; };
-  const subscribers = Array.from({ length: SUBSCRIBERS }, (_, i) => new ResilientSubscriber(`sub${i}`, pick));
+  const subscribers = Array.from({ length: SUBSCRIBERS }, (_, i) => new ResilientSubscriber(`sub${i}`, pick, TOPICS));
   for (const s of subscribers) s.connect();
   await waitFor(() => subscribers.every((s) => s.subscribed), 15000);
 
   // Publisher: RATE msg/s round-robin over live nodes and topics; acknowledged = 200.
-  const acked = new Map(TOPICS.map((t) => [t, new Set()]));
-  let attempted = 0;
-  let failed = 0;
+  const ledger = new AckLedger(TOPICS);
   let inFlight = 0;
   let nextId = 0;
   const publishOne = async () => {
     const l = live();
-    if (!l.length) { failed++; return; }
-    const node = l[attempted % l.length];
-    const topic = TOPICS[attempted % TOPICS.length];
+    if (!l.length) { ledger.attempted++; ledger.failed++; return; }
     const id = nextId++;
-    attempted++;
     inFlight++;
     try {
-      const response = await fetch(`${node.http}/api/sync/publish`, {
-        method: 'POST', headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ topic, data: { id } }), signal: AbortSignal.timeout(10000),
-      });
-      if (response.status === 200) {
-        await response.json();
-        acked.get(topic).add(id);
-      } else {
-        failed++;
-        await response.text();
-      }
-    } catch {
-      failed++;
+      await restPublish(ledger, l[id % l.length], TOPICS[id % TOPICS.length], id);
     } finally {
       inFlight--;
     }
@@ -200,40 +124,17 @@ test(`chaos: ${SECONDS} s of ${RATE} msg/s on durable topics while natsync nodes
   await natsChaos;
   await waitFor(() => inFlight === 0, 15000);
 
-  const ackedCount = [...acked.values()].reduce((n, set) => n + set.size, 0);
+  const ackedCount = ledger.count();
   // Every subscriber gets every acknowledged message (reconnecting as needed).
-  const missing = (s) => TOPICS.reduce((n, topic) => {
-    const got = new Set(s.topics.get(topic).ids);
-    let m = 0;
-    for (const id of acked.get(topic)) if (!got.has(id)) m++;
-    return n + m;
-  }, 0);
-  await waitFor(() => subscribers.every((s) => missing(s) === 0), 30000, 200).catch(() => {});
+  await waitFor(() => subscribers.every((s) => ledger.missingCount(s) === 0), 30000, 200).catch(() => {});
   for (const s of subscribers) s.stop();
 
-  let delivered = 0;
-  let lost = 0;
-  let duplicated = 0;
-  let unacknowledgedDelivered = 0;
-  for (const s of subscribers) {
-    for (const topic of TOPICS) {
-      const { ids } = s.topics.get(topic);
-      delivered += ids.length;
-      const seen = new Set();
-      for (const id of ids) {
-        if (seen.has(id)) duplicated++;
-        seen.add(id);
-        if (!acked.get(topic).has(id)) unacknowledgedDelivered++;
-      }
-      for (const id of acked.get(topic)) if (!seen.has(id)) lost++;
-    }
-  }
-  const outOfOrder = subscribers.reduce((n, s) => n + s.outOfOrder, 0);
+  const { delivered, lost, duplicated, outOfOrder, unacknowledgedDelivered } = ledger.tally(subscribers);
   const recovered = subscribers.reduce((n, s) => n + s.recovered, 0);
   const notRecovered = subscribers.flatMap((s) => s.notRecovered);
   const reconnects = subscribers.reduce((n, s) => n + s.connections - 1, 0);
   const summary = {
-    seconds: SECONDS, attempted, acknowledged: ackedCount, failed_publishes: failed,
+    seconds: SECONDS, attempted: ledger.attempted, acknowledged: ackedCount, failed_publishes: ledger.failed,
     subscribers: SUBSCRIBERS, expected_deliveries: ackedCount * SUBSCRIBERS, delivered, lost, duplicated,
     out_of_order: outOfOrder, unacknowledged_but_delivered: unacknowledgedDelivered,
     reconnects, recovered_resubscriptions: recovered, not_recovered: notRecovered.length, events,
@@ -241,7 +142,7 @@ test(`chaos: ${SECONDS} s of ${RATE} msg/s on durable topics while natsync nodes
   console.log(`chaos: ${JSON.stringify(summary)}`);
   if (lost || duplicated || outOfOrder || notRecovered.length) {
     // What the nodes said, for the failure report.
-    for (const s of subscribers) console.log(`chaos: ${s.name} missing ${missing(s)}, not recovered ${JSON.stringify(s.notRecovered)}`);
+    for (const s of subscribers) console.log(`chaos: ${s.name} missing ${ledger.missingCount(s)}, not recovered ${JSON.stringify(s.notRecovered)}`);
     const report = [...retired, ...nodes.map((node, slot) => ({ slot, port: node && node.port, output: node ? node.output() : '' }))];
     for (const { slot, port, output } of report) {
       const lines = output.split('\n').filter((l) => / (warning|error) /.test(l));

@@ -165,3 +165,35 @@ test('what other NATS clients publish into the stream: JSON is delivered with it
   await again.close();
   await stopNodes();
 });
+
+test('a node whose JetStream never answers refuses subscribes to durable topics after 30 s (broker_unavailable), never acks a position it cannot keep', { timeout: 60000 }, async () => {
+  const plain = await startNats();  // no JetStream
+  const node = await startServer({
+    NATS_URL: plain.url, NATS_SUBJECT_PREFIX: `nojs${process.pid}`, NODE_ID: 'nojs', DURABLE_TOPICS: 'orders.>', WS_MESSAGE_RATE: '0',
+  }, { single: true });
+  try {
+    const client = await Client.open(`${node.ws}?user_id=erin`);
+    const asked = Date.now();
+    client.send({ type: 'subscribe', topic: 'orders.fresh', id: 'fresh' });
+    client.send({ type: 'subscribe', topic: 'orders.back', since: { offset: 5, epoch: 'e' }, id: 'back' });
+    // A plain topic is acked at once meanwhile.
+    assert.equal((await client.request({ type: 'subscribe', topic: 'plain.news' }, 5000)).type, 'subscribe');
+    assert.equal((await publish(node, 'orders.fresh', 1)).status, 503);
+    const fresh = await client.next((m) => m.id === 'fresh', 45000);
+    const back = await client.next((m) => m.id === 'back', 5000);
+    const waited = Date.now() - asked;
+    for (const reply of [fresh, back]) {
+      assert.equal(reply.type, 'error');
+      assert.equal(reply.code, 'broker_unavailable');
+    }
+    assert.ok(waited >= 29000, `waited ${waited} ms for JetStream`);
+    // Not subscribed: subscribing again is a new subscribe (not "still being answered").
+    client.send({ type: 'subscribe', topic: 'orders.fresh', id: 'again' });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(client.messages.filter((m) => m.id === 'again').length, 0, 'waits again for JetStream');
+    await client.close();
+  } finally {
+    await node.stopClean();
+    await plain.remove();
+  }
+});

@@ -159,17 +159,21 @@ void WebSocketSession::open() {
   context().registry.add(user_id_);
   context().log.debug("connection {} open on worker {} (user '{}'{})", id(), worker_.index(), user_id_,
                       authenticated_ ? "" : ", awaiting auth");
-  const auto send_connect = [](WebSocketSession& self) {
+  // `connect` is the first message on every connection (docs/protocol.md; clients rely
+  // on it): nothing the client sends is read, so nothing is answered, before it is out.
+  // In cluster mode it waits for the broker to deliver to the user from every node;
+  // with no read pending meanwhile, the callback holds the session alive.
+  const auto connect_then_read = [keep_alive = shared_from_this()](WebSocketSession& self) {
     self.reply(encode_connect(std::to_string(self.id()), self.user_id_));
+    self.do_read();
   };
   // An unauthenticated connection (JWT mode, no token yet) joins the hub only once it
   // authenticates, so not even a broadcast reaches it before then.
   if (authenticated_) {
-    join_hub(send_connect);
+    join_hub(connect_then_read);
   } else {
-    send_connect(*this);
+    connect_then_read(*this);
   }
-  do_read();
 }
 
 void WebSocketSession::join_hub(std::function<void(WebSocketSession&)> then) {

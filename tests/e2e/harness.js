@@ -129,7 +129,8 @@ function makeCertificate({ keyType = 'ec', commonName = 'natsync-test' } = {}) {
 // A WebSocket client that records every message and lets a test wait for one.
 class Client {
   constructor(url, options = {}) {
-    this.messages = [];
+    this.messages = [];  // received and not yet taken by next()
+    this.seen = [];  // everything received, in order
     this.waiters = [];
     this.ws = new WebSocket(url, options);
     this.closed = new Promise((resolve) => this.ws.on('close', (code, reason) => resolve({ code, reason: String(reason) })));
@@ -139,6 +140,7 @@ class Client {
       let message;
       try { message = JSON.parse(text); } catch { message = { unparsed: text, isBinary }; }
       this.messages.push(message);
+      this.seen.push(message);
       this.waiters = this.waiters.filter((w) => !(w.match(message) && (w.resolve(message), true)));
     });
   }

@@ -2,7 +2,9 @@
 'use strict';
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
+const net = require('node:net');
 const { CLUSTER, startServer, Client, postJson, getStatus, waitFor, sleep } = require('./harness');
+const { OP, encodeFrame } = require('../conformance/client');
 
 let server;
 before(async () => { server = await startServer(); });
@@ -21,6 +23,26 @@ test('the spec JavaScript example: connect, subscribe, receive data', async () =
   const data = await client.next('data');
   assert.deepEqual(data, { type: 'data', topic: 'user.notifications', data: { message: 'Hello World' } });
   await client.close();
+});
+
+test('connect is the first message even when the client speaks at once (20 connections, frames sent with the upgrade)', async () => {
+  // In cluster mode (the suite's 2-node pass) connect waits for the broker's round trip
+  // for the user: replies to what the client sent meanwhile must not overtake it.
+  const frames = Buffer.concat([
+    encodeFrame({ opcode: OP.text, payload: Buffer.from('{"type":"subscribe","topic":"not a topic","id":"bad"}') }),
+    encodeFrame({ opcode: OP.text, payload: Buffer.from('{"type":"subscribe","topic":"eager.news","id":"good"}') }),
+  ]);
+  const orders = await Promise.all(Array.from({ length: 20 }, (_, i) => new Promise((resolve) => {
+    const socket = net.connect(server.port, '127.0.0.1', () => socket.write(Buffer.concat([Buffer.from(
+      `GET /ws/sync?user_id=eager${i} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n'), frames])));
+    let text = '';
+    const done = () => { socket.destroy(); if (process.env.DEBUG_CONNECT) console.log(JSON.stringify(text)); resolve([...text.matchAll(/\{"type":"(\w+)"/g)].map((m) => m[1]).join(',')); };
+    socket.on('data', (d) => { text += d.toString('latin1'); if (text.includes('"id":"good"')) done(); });
+    socket.on('error', done);
+    setTimeout(done, 5000);
+  })));
+  assert.deepEqual([...new Set(orders)], ['connect,error,subscribe']);
 });
 
 test('replies carry the request id; subscribe and unsubscribe are idempotent', async () => {

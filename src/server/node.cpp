@@ -1,8 +1,10 @@
 #include "server/node.hpp"
 
+#include <atomic>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <chrono>
+#include <memory>
 #include <optional>
 
 #include "protocol/topic.hpp"
@@ -34,14 +36,18 @@ std::string_view to_string(PublishStatus status) {
 }
 
 PublishStatus Node::publish_validated(Publication::Target target, std::string key,
-                                      std::string_view compact_json, std::uint64_t exclude_connection) {
+                                      std::string_view compact_json, std::uint64_t exclude_connection,
+                                      PublishDone done) {
   if (target == Publication::Target::topic && durable(key)) {
-    // Answered inline standalone; with JetStream, later (and not waited for here).
-    auto status = std::make_shared<PublishStatus>(PublishStatus::ok);
-    publish_durable(key, compact_json, exclude_connection, {}, [status](const Stored& stored) {
-      if (!stored.ok) *status = PublishStatus::broker_unavailable;
-    });
-    return *status;
+    // The history answers inline (standalone) or on another thread, perhaps while this
+    // returns (JetStream): the caller's return value only sees a refusal made at once.
+    auto refused_at_once = std::make_shared<std::atomic<bool>>(false);
+    publish_durable(key, compact_json, exclude_connection, {},
+                    [refused_at_once, done = std::move(done)](const Stored& stored) {
+                      if (!stored.ok) refused_at_once->store(true);
+                      if (done) done(stored.ok ? PublishStatus::ok : PublishStatus::broker_unavailable);
+                    });
+    return refused_at_once->load() ? PublishStatus::broker_unavailable : PublishStatus::ok;
   }
   auto publication = std::make_shared<Publication>();
   publication->target = target;
@@ -49,7 +55,10 @@ PublishStatus Node::publish_validated(Publication::Target target, std::string ke
                                                             : make_direct_data_frame(compact_json);
   publication->key = std::move(key);
   publication->exclude_connection = exclude_connection;
-  return broker_.publish(std::move(publication)) ? PublishStatus::ok : PublishStatus::broker_unavailable;
+  const auto status =
+      broker_.publish(std::move(publication)) ? PublishStatus::ok : PublishStatus::broker_unavailable;
+  if (done) done(status);
+  return status;
 }
 
 void Node::publish_durable(const std::string& topic, std::string_view compact_json,
@@ -63,6 +72,19 @@ PublishStatus Node::publish_json(std::string_view topic, std::string_view data_j
   auto data = compact(data_json);
   if (!data) return PublishStatus::invalid_data;
   return publish_validated(Publication::Target::topic, std::string(topic), *data);
+}
+
+void Node::publish_json(std::string_view topic, std::string_view data_json, PublishDone done) {
+  if (!is_valid_topic(topic)) return done(PublishStatus::invalid_topic);
+  auto data = compact(data_json);
+  if (!data) return done(PublishStatus::invalid_data);
+  publish_validated(Publication::Target::topic, std::string(topic), *data, 0, std::move(done));
+}
+
+void Node::publish(std::string_view topic, const boost::json::value& data, PublishDone done) {
+  if (!is_valid_topic(topic)) return done(PublishStatus::invalid_topic);
+  publish_validated(Publication::Target::topic, std::string(topic), boost::json::serialize(data), 0,
+                    std::move(done));
 }
 
 PublishStatus Node::publish(std::string_view topic, const boost::json::value& data) {

@@ -2,8 +2,14 @@
 // The facade an application talks to: publish to a topic, to one user, to everyone,
 // and read the status. Mirrors the spec's Go API (PublishData, PublishToUser, …).
 // Every member is thread-safe and returns without waiting for delivery.
+//
+// On a durable topic (DURABLE_TOPICS) with JetStream, whether a message was stored is
+// known only later, on another thread: the returning publish()/publish_json() say `ok`
+// once it is handed to the history (or broker_unavailable if that failed at once); the
+// overloads with a PublishDone tell the real outcome when it is known.
 #include <boost/json/value.hpp>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,6 +36,10 @@ struct NodeStatus {
 
 class Node {
  public:
+  // The outcome of one publish. Runs exactly once: before the call returns, or later on
+  // another thread (a durable topic with JetStream: once stored, or not).
+  using PublishDone = std::function<void(PublishStatus)>;
+
   // `history`: the durable topics' history (null: no topic keeps any).
   Node(Broker& broker, const ConnectionRegistry& registry, History* history = nullptr)
       : broker_(broker), registry_(registry), history_(history) {}
@@ -48,14 +58,22 @@ class Node {
   PublishStatus publish_to_user_json(std::string_view user_id, std::string_view data_json);
   PublishStatus broadcast_json(std::string_view data_json);
 
+  // A topic publish whose `done` learns the real outcome: on a durable topic ok once it
+  // is stored (ok also for a message stored before under the same idempotency key),
+  // broker_unavailable when the history could not store it; elsewhere what the
+  // returning overload would return. Invalid input: `done` at once, nothing published.
+  void publish(std::string_view topic, const boost::json::value& data, PublishDone done);
+  void publish_json(std::string_view topic, std::string_view data_json, PublishDone done);
+
   NodeStatus status() const;
 
   // For the server's own paths, whose input is already validated: `key` checked by
   // the topic/user rules, `compact_json` produced by our parser. Encodes once. A message
-  // on a durable topic is handed to the history (publish_durable) without waiting: ok
-  // then means "handed over"; with NATS, a failure to store it is logged.
+  // on a durable topic is handed to the history (publish_durable) without waiting: the
+  // return value is then ok ("handed over") unless the history refused it at once;
+  // `done`, if given, learns the real outcome.
   PublishStatus publish_validated(Publication::Target target, std::string key, std::string_view compact_json,
-                                  std::uint64_t exclude_connection = 0);
+                                  std::uint64_t exclude_connection = 0, PublishDone done = {});
 
   // A message on a durable topic (`topic` valid, `compact_json` ours): numbered, stored
   // and delivered; `done` learns its position, or that it was a duplicate of an

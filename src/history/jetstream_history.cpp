@@ -163,7 +163,7 @@ bool JetStreamHistory::ensure_stream() {
   }
   dispatched_ = last;
 
-  if (!subscribe_consumer(last + 1)) return false;
+  if (!subscribe_consumer()) return false;
   std::vector<Waiting> waiting;
   {
     const std::lock_guard lock(waiting_mutex_);
@@ -176,9 +176,20 @@ bool JetStreamHistory::ensure_stream() {
   return true;
 }
 
-bool JetStreamHistory::subscribe_consumer(std::uint64_t first_sequence) {
+bool JetStreamHistory::subscribe_consumer() {
   // One ordered consumer for this node: nats.c recreates it from the last sequence it
   // delivered when it detects a gap; sweep() recreates it when it stalls.
+  const std::lock_guard lock(consumer_mutex_);
+  // The old consumer goes first, so that two never deliver at once (deliver() would
+  // drop the repeats anyway); the new one starts right after what was delivered, so
+  // nothing is skipped. If it cannot be made, sweep() tries again while the stream is
+  // ahead of this node.
+  if (consumer_ != nullptr) {
+    natsSubscription_Unsubscribe(consumer_);
+    natsSubscription_Destroy(consumer_);
+    consumer_ = nullptr;
+  }
+  const std::uint64_t first_sequence = dispatched_ + 1;
   const auto subjects = subject_prefix_ + ">";
   jsSubOptions options;
   jsSubOptions_Init(&options);
@@ -197,11 +208,6 @@ bool JetStreamHistory::subscribe_consumer(std::uint64_t first_sequence) {
   }
   natsSubscription_SetPendingLimits(consumer, kPendingMessages, kPendingBytes);
   log_.debug("JetStream: history consumer delivers from sequence {}", first_sequence);
-  const std::lock_guard lock(consumer_mutex_);
-  if (consumer_ != nullptr) {
-    natsSubscription_Unsubscribe(consumer_);
-    natsSubscription_Destroy(consumer_);
-  }
   consumer_ = consumer;
   return true;
 }
@@ -211,6 +217,7 @@ void JetStreamHistory::stop() {
   ready_ = false;
   boost::asio::post(pool_, [this] { retry_timer_.cancel(); });
   pool_.join();
+  recovery_pool_.join();  // recoveries see stopping_ and answer at their next request
   {
     const std::lock_guard lock(consumer_mutex_);
     if (consumer_ != nullptr) {
@@ -391,9 +398,10 @@ void JetStreamHistory::recover(const std::string& topic, const std::optional<Str
       (*shared_done)(Recovery{false, StreamPosition{dispatched, epoch()}, {}});
       return;
     }
-    boost::asio::post(pool_, [this, topic, since = *since, dispatched, epoch = epoch(), shared_done] {
-      (*shared_done)(fetch_recovery(topic, since, dispatched, epoch));
-    });
+    boost::asio::post(recovery_pool_,
+                      [this, topic, since = *since, dispatched, epoch = epoch(), shared_done] {
+                        (*shared_done)(fetch_recovery(topic, since, dispatched, epoch));
+                      });
   };
   {
     const std::lock_guard lock(waiting_mutex_);
@@ -609,7 +617,7 @@ void JetStreamHistory::sweep() {
       if (++stalled_sweeps_ >= kStallLimit) {
         log_.warn("JetStream: the history consumer stalled at sequence {} (stream at {}): recreating it",
                   dispatched, state->last);
-        if (subscribe_consumer(dispatched + 1)) stalled_sweeps_ = 0;
+        if (subscribe_consumer()) stalled_sweeps_ = 0;
       }
     } else {
       stalled_sweeps_ = 0;

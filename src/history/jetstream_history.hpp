@@ -23,7 +23,8 @@
 //   `since`, or `since` was stored within HISTORY_TTL by this node's own record).
 //
 // Threads: callers (workers, REST) call publish/recover/read; nats.c's threads run the
-// consumer and the publish acks; a small pool makes the blocking JetStream requests.
+// consumer and the publish acks; two small pools make the blocking JetStream requests:
+// one for set-up, sweeps and reads, one for recoveries (which may wait for seconds).
 #include <nats/nats.h>
 #include <spdlog/logger.h>
 #include <atomic>
@@ -101,8 +102,8 @@ class JetStreamHistory final : public History {
   bool ensure_stream();
   // Answers Recovery::unavailable() to subscribes waiting for readiness past their deadline.
   void give_up_waiting(std::chrono::steady_clock::time_point now);
-  // (Re)creates this node's ordered consumer from `first_sequence`.
-  bool subscribe_consumer(std::uint64_t first_sequence);
+  // (Re)creates this node's ordered consumer, from the sequence after `dispatched_`.
+  bool subscribe_consumer();
   Lookup next_message(const std::string& subject, std::uint64_t from, StoredMessage& out);
   std::optional<StreamState> stream_state();
   Recovery fetch_recovery(const std::string& topic, const StreamPosition& since, std::uint64_t dispatched,
@@ -138,8 +139,12 @@ class JetStreamHistory final : public History {
   std::atomic<bool> ready_{false};
   std::atomic<bool> stopping_{false};
 
+  // Set-up, sweeps and history reads: requests that answer within a read timeout.
   boost::asio::thread_pool pool_{2};
   boost::asio::steady_timer retry_timer_{pool_};
+  // Recoveries, which may wait out a leader election (up to kRecoveryPatience, asking
+  // again and again): apart, so that they never hold up the stall detection or a read.
+  boost::asio::thread_pool recovery_pool_{2};
 
   mutable std::mutex epoch_mutex_;
   std::string epoch_;

@@ -1,7 +1,11 @@
 #pragma once
-// Carries publications between natsync nodes. Every publication goes through the
-// broker, which delivers it to this node's hub and to every other node; so the
-// standalone and the multi-node paths are one path, and only this class differs.
+// Carries publications between natsync nodes. Every publication on a plain topic, to a
+// user or to everyone goes through the broker, which delivers it to this node's hub and
+// to every other node; so the standalone and the multi-node paths are one path, and
+// only this class differs. Durable topics are the exception in a cluster: their
+// messages are stored in JetStream and reach each node's hub from that node's
+// JetStream consumer (history/jetstream_history.hpp), not through this class.
+// (Standalone, MemoryHistory numbers them and then publishes them here.)
 //
 // Interest: a worker tells the broker when its first local subscriber of a topic (or
 // first connection of a user) appears and when its last one leaves, so a multi-node

@@ -178,17 +178,10 @@ bool JetStreamHistory::ensure_stream() {
 
 bool JetStreamHistory::subscribe_consumer() {
   // One ordered consumer for this node: nats.c recreates it from the last sequence it
-  // delivered when it detects a gap; sweep() recreates it when it stalls.
-  const std::lock_guard lock(consumer_mutex_);
-  // The old consumer goes first, so that two never deliver at once (deliver() would
-  // drop the repeats anyway); the new one starts right after what was delivered, so
-  // nothing is skipped. If it cannot be made, sweep() tries again while the stream is
-  // ahead of this node.
-  if (consumer_ != nullptr) {
-    natsSubscription_Unsubscribe(consumer_);
-    natsSubscription_Destroy(consumer_);
-    consumer_ = nullptr;
-  }
+  // delivered when it detects a gap; sweep() recreates it when it stalls. The new one
+  // starts right after what was delivered, and the old one stops only once the new one
+  // exists (if it cannot be made, the old one may still come back). Both may deliver
+  // for a moment: deliver() takes them one at a time and drops the repeats.
   const std::uint64_t first_sequence = dispatched_ + 1;
   const auto subjects = subject_prefix_ + ">";
   jsSubOptions options;
@@ -208,6 +201,11 @@ bool JetStreamHistory::subscribe_consumer() {
   }
   natsSubscription_SetPendingLimits(consumer, kPendingMessages, kPendingBytes);
   log_.debug("JetStream: history consumer delivers from sequence {}", first_sequence);
+  const std::lock_guard lock(consumer_mutex_);
+  if (consumer_ != nullptr) {
+    natsSubscription_Unsubscribe(consumer_);
+    natsSubscription_Destroy(consumer_);
+  }
   consumer_ = consumer;
   return true;
 }
@@ -342,6 +340,12 @@ void JetStreamHistory::deliver(natsMsg* message) {
                 repeats_.load(), sequence, dispatched_.load());
     }
     return;
+  }
+  if (dispatched_ != 0 && sequence != dispatched_ + 1) {
+    // Every sequence of the stream is ours, so a jump means messages removed before
+    // this node delivered them (HISTORY_SIZE/HISTORY_TTL on a consumer far behind), or
+    // a consumer that started past what was delivered: worth knowing either way.
+    log_.warn("JetStream: the history consumer jumped from sequence {} to {}", dispatched_.load(), sequence);
   }
   {
     const std::lock_guard sampling(samples_mutex_);

@@ -102,7 +102,8 @@ class JetStreamHistory final : public History {
   bool ensure_stream();
   // Answers Recovery::unavailable() to subscribes waiting for readiness past their deadline.
   void give_up_waiting(std::chrono::steady_clock::time_point now);
-  // (Re)creates this node's ordered consumer, from the sequence after `dispatched_`.
+  // (Re)creates this node's ordered consumer, from the sequence after `dispatched_`;
+  // the old one stops once the new one exists.
   bool subscribe_consumer();
   Lookup next_message(const std::string& subject, std::uint64_t from, StoredMessage& out);
   std::optional<StreamState> stream_state();

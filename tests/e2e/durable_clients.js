@@ -3,6 +3,8 @@
 // survives its node, REST and `sync` publishers that record what was acknowledged, and
 // the tally of lost / duplicated / out-of-order deliveries.
 'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
 const { WebSocket } = require('./harness');
 
 // A subscriber that survives its node: reconnects to a live node and resubscribes every
@@ -11,12 +13,15 @@ class ResilientSubscriber {
   constructor(name, pickNode, topics) {
     this.name = name;
     this.pickNode = pickNode;
-    this.topics = new Map(topics.map((t) => [t, { offset: null, epoch: null, ids: [], offsets: [], acks: [] }]));
+    this.topics = new Map(topics.map((t) => [t, { offset: null, epoch: null, ids: [], offsets: [], nodes: [], acks: [] }]));
     this.recovered = 0;
     this.notRecovered = [];
     this.outOfOrder = 0;
     this.connections = 0;
     this.nodes = [];  // the port of each node it was connected to, in order
+    this.connects = [];  // each connect message: { node, at, client }
+    this.errors = [];
+    this.refused = 0;  // subscribes refused with broker_unavailable (and tried again)
     this.stopped = false;
     this.subscribed = false;
   }
@@ -39,7 +44,24 @@ class ResilientSubscriber {
     });
     ws.on('message', (raw) => {
       const message = JSON.parse(raw.toString());
-      if (message.type === 'subscribe') {
+      if (message.type === 'connect') {
+        this.connects.push({ node: node.port, at: Date.now(), client: message.data.client_id });
+      } else if (message.type === 'error') {
+        this.errors.push({ node: node.port, at: Date.now(), ...message });
+        // A subscribe refused (broker_unavailable: JetStream did not answer the node in
+        // time) is tried again, as the protocol says, from the last offset seen.
+        const topic = typeof message.id === 'string' ? message.id.split('#')[0] : null;
+        if (this.topics.has(topic) && message.code === 'broker_unavailable') {
+          this.refused++;
+          setTimeout(() => {
+            if (ws.readyState !== WebSocket.OPEN) return;
+            const state = this.topics.get(topic);
+            const retry = { type: 'subscribe', topic, id: `${topic}#${this.connections}r${this.refused}` };
+            if (state.offset !== null) retry.since = { offset: state.offset, epoch: state.epoch };
+            ws.send(JSON.stringify(retry));
+          }, 500);
+        }
+      } else if (message.type === 'subscribe') {
         const state = this.topics.get(message.topic);
         state.acks.push({ node: node.port, at: Date.now(), offset: message.offset, recovered: message.recovered });
         if (message.recovered === true) this.recovered++;
@@ -54,6 +76,7 @@ class ResilientSubscriber {
         state.epoch = message.epoch;
         state.ids.push(message.data.id);
         state.offsets.push(message.offset);
+        state.nodes.push(node.port);
       }
     });
     ws.on('error', () => {});
@@ -198,4 +221,38 @@ async function storedOffsets(node, topics) {
   return stored;
 }
 
-module.exports = { ResilientSubscriber, AckLedger, restPublish, syncPublisher, storedOffsets };
+// Everything needed to explain a loss, in one file under `dir` (returned): per
+// subscriber its connections, acks, errors, the gaps in what it received (with the
+// offsets and node around each), the missing ids with their offsets and publishing
+// node; then every natsync node's output and every nats-server's log.
+function writeFailureReport(dir, name, { ledger, subscribers, nodes, natsServers }) {
+  const stored = ledger.stored || new Map();
+  const lines = [];
+  for (const s of subscribers) {
+    lines.push(`${s.name}: nodes ${JSON.stringify(s.nodes)}`);
+    lines.push(`  connects ${JSON.stringify(s.connects)}`);
+    if (s.errors.length) lines.push(`  errors ${JSON.stringify(s.errors)}`);
+    for (const topic of ledger.topics) {
+      const state = s.topics.get(topic);
+      const missing = ledger.missing(s, topic).map((id) => ({ id, offset: stored.get(topic)?.get(id) ?? null, ...ledger.acked.get(topic).get(id) }));
+      lines.push(`  ${topic}: acks ${JSON.stringify(state.acks)}`);
+      lines.push(`  ${topic}: missing ${missing.length}: ${JSON.stringify(missing.slice(0, 200))}`);
+      // Where its offsets jump over stored messages of the topic.
+      const offsets = [...(stored.get(topic)?.values() ?? [])].sort((a, b) => a - b);
+      const gaps = [];
+      for (let i = 1; i < state.offsets.length && gaps.length < 20; i++) {
+        const skipped = offsets.filter((o) => o > state.offsets[i - 1] && o < state.offsets[i]).length;
+        if (skipped) gaps.push({ after: state.offsets[i - 1], next: state.offsets[i], skipped, on: state.nodes[i] });
+      }
+      lines.push(`  ${topic}: gaps ${JSON.stringify(gaps)}`);
+    }
+  }
+  for (const node of nodes) lines.push(`==== natsync ${node.slot} (:${node.port})`, node.output());
+  natsServers.forEach((server, i) => lines.push(`==== nats-server ${i}`, server.log()));
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `natsync-${name}.log`);
+  fs.writeFileSync(file, lines.join('\n'));
+  return file;
+}
+
+module.exports = { ResilientSubscriber, AckLedger, restPublish, syncPublisher, storedOffsets, writeFailureReport };

@@ -9,7 +9,8 @@ const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { startServer, waitFor, sleep } = require('./harness');
 const { startNatsCluster } = require('./nats');
-const { ResilientSubscriber, AckLedger, restPublish } = require('./durable_clients');
+const os = require('node:os');
+const { ResilientSubscriber, AckLedger, restPublish, storedOffsets, writeFailureReport } = require('./durable_clients');
 
 const SANITIZED = process.env.NATSYNC_SANITIZED === '1';
 const SECONDS = Number(process.env.CHAOS_SECONDS || (SANITIZED ? 30 : 60));
@@ -39,9 +40,11 @@ test(`chaos: ${SECONDS} s of ${RATE} msg/s on durable topics while natsync nodes
     HISTORY_TTL: '10m',
     HISTORY_REPLICAS: '3',
     WS_MESSAGE_RATE: '0',
+    LOG_LEVEL: 'debug',
   });
   const startSlot = async (slot) => {
     const node = await startServer(env(slot), { single: true });
+    node.slot = slot;
     nodes[slot] = node;
     return node;
   };
@@ -94,7 +97,7 @@ test(`chaos: ${SECONDS} s of ${RATE} msg/s on durable topics while natsync nodes
     if (!node) return;
     node.alive = false;
     await node.stop('SIGKILL');
-    retired.push({ slot, port: node.port, output: node.output() });
+    retired.push(node);
     events.push(`${((Date.now() - started) / 1000).toFixed(1)}s kill natsync ${slot}`);
     await sleep(2000);
     await startSlot(slot);
@@ -137,17 +140,23 @@ test(`chaos: ${SECONDS} s of ${RATE} msg/s on durable topics while natsync nodes
     seconds: SECONDS, attempted: ledger.attempted, acknowledged: ackedCount, failed_publishes: ledger.failed,
     subscribers: SUBSCRIBERS, expected_deliveries: ackedCount * SUBSCRIBERS, delivered, lost, duplicated,
     out_of_order: outOfOrder, unacknowledged_but_delivered: unacknowledgedDelivered,
-    reconnects, recovered_resubscriptions: recovered, not_recovered: notRecovered.length, events,
+    reconnects, recovered_resubscriptions: recovered, not_recovered: notRecovered.length,
+    subscribes_refused: subscribers.reduce((n, s) => n + s.refused, 0), events,
   };
   console.log(`chaos: ${JSON.stringify(summary)}`);
   if (lost || duplicated || outOfOrder || notRecovered.length) {
     // What the nodes said, for the failure report.
     for (const s of subscribers) console.log(`chaos: ${s.name} missing ${ledger.missingCount(s)}, not recovered ${JSON.stringify(s.notRecovered)}`);
-    const report = [...retired, ...nodes.map((node, slot) => ({ slot, port: node && node.port, output: node ? node.output() : '' }))];
+    const report = [...retired, ...nodes.filter(Boolean)];
     for (const { slot, port, output } of report) {
-      const lines = output.split('\n').filter((l) => / (warning|error) /.test(l));
+      const lines = output().split('\n').filter((l) => / (warning|error) /.test(l));
       console.log(`chaos: natsync ${slot} (:${port}) warnings:\n${lines.slice(-25).join('\n')}`);
     }
+    const node = live()[0];
+    if (node) ledger.setStored(await storedOffsets(node, TOPICS));
+    const file = writeFailureReport(process.env.CHAOS_REPORT_DIR || os.tmpdir(), `chaos-${process.pid}`,
+      { ledger, subscribers, nodes: report, natsServers });
+    console.log(`chaos: report in ${file}`);
   }
   assert.equal(lost, 0, 'acknowledged messages lost');
   assert.equal(duplicated, 0, 'messages delivered twice');

@@ -166,7 +166,8 @@ test('what other NATS clients publish into the stream: JSON is delivered with it
   await stopNodes();
 });
 
-test('a node whose JetStream never answers refuses subscribes to durable topics after 30 s (broker_unavailable), never acks a position it cannot keep', { timeout: 60000 }, async () => {
+// 30 s of waiting: in the Release and ASan passes, not again under ThreadSanitizer.
+test('a node whose JetStream never answers refuses subscribes to durable topics after 30 s (broker_unavailable), never acks a position it cannot keep', { timeout: 60000, skip: process.env.NATSYNC_TSAN === '1' && 'covered by the other passes' }, async () => {
   const plain = await startNats();  // no JetStream
   const node = await startServer({
     NATS_URL: plain.url, NATS_SUBJECT_PREFIX: `nojs${process.pid}`, NODE_ID: 'nojs', DURABLE_TOPICS: 'orders.>', WS_MESSAGE_RATE: '0',

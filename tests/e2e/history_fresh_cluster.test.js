@@ -4,7 +4,7 @@
 // electing its leaders. Every message acknowledged after a subscriber's subscribe ack
 // must reach that subscriber exactly once and in order, on whichever node it is.
 //
-// FRESH_CLUSTER_RUNS (default 6; 3 under the sanitizers) runs without faults (every
+// FRESH_CLUSTER_RUNS (default 6; 2 under the sanitizers) runs without faults (every
 // second one with the last node started late, below), then
 // FRESH_CLUSTER_FAULT_RUNS (default 2; 1) with faults: a natsync node SIGKILLed and
 // restarted, one nats-server killed and restarted, a node frozen with SIGSTOP for 3 s.
@@ -14,15 +14,13 @@
 'use strict';
 const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
 const os = require('node:os');
-const path = require('node:path');
 const { startServer, waitFor, sleep } = require('./harness');
 const { startNatsCluster } = require('./nats');
-const { ResilientSubscriber, AckLedger, restPublish, syncPublisher, storedOffsets } = require('./durable_clients');
+const { ResilientSubscriber, AckLedger, restPublish, syncPublisher, storedOffsets, writeFailureReport } = require('./durable_clients');
 
 const SANITIZED = process.env.NATSYNC_SANITIZED === '1';
-const RUNS = Number(process.env.FRESH_CLUSTER_RUNS ?? (SANITIZED ? 3 : 6));
+const RUNS = Number(process.env.FRESH_CLUSTER_RUNS ?? (SANITIZED ? 2 : 6));
 const FAULT_RUNS = Number(process.env.FRESH_CLUSTER_FAULT_RUNS ?? (SANITIZED ? 1 : 2));
 const REPORT_DIR = process.env.FRESH_CLUSTER_REPORT_DIR || os.tmpdir();
 const TOPICS = ['c.0', 'c.1', 'c.2'];
@@ -152,13 +150,15 @@ async function runScenario(run, { faults, stagger = 0 }) {
   const summary = {
     run, faults, stagger, attempted: ledger.attempted, acknowledged: ledger.count(), failed_publishes: ledger.failed,
     subscribed: Boolean(subscribed), history_read: Boolean(stored),
-    ...tally, not_recovered: notRecovered.length, reconnects: subscribers.reduce((n, s) => n + s.connections - 1, 0),
+    ...tally, not_recovered: notRecovered.length, subscribes_refused: subscribers.reduce((n, s) => n + s.refused, 0), reconnects: subscribers.reduce((n, s) => n + s.connections - 1, 0),
     events,
   };
   console.log(`fresh cluster: ${JSON.stringify(summary)}`);
   const failed = !subscribed || !stored || tally.lost || tally.duplicated || tally.outOfOrder || notRecovered.length;
   if (failed || process.env.FRESH_CLUSTER_REPORT === 'always') {
-    summary.report = await writeReport(run, { ledger, subscribers, nodes, retired, natsServers });
+    summary.report = writeFailureReport(REPORT_DIR, `fresh-cluster-${process.pid}-${run}`,
+      { ledger, subscribers, nodes: [...retired, ...nodes.filter(Boolean)], natsServers });
+    console.log(`fresh cluster: run ${run} failed; report in ${summary.report}`);
   }
 
   for (const node of nodes) if (node) await node.stop('SIGKILL');
@@ -166,31 +166,6 @@ async function runScenario(run, { faults, stagger = 0 }) {
   running.nodes = [];
   running.natsServers = [];
   return summary;
-}
-
-// Everything needed to explain a loss, in one file.
-async function writeReport(run, { ledger, subscribers, nodes, retired, natsServers }) {
-  const history = Object.fromEntries(ledger.stored ? [...ledger.stored] : []);
-  const lines = [];
-  for (const s of subscribers) {
-    lines.push(`${s.name}: nodes ${JSON.stringify(s.nodes)}`);
-    for (const topic of TOPICS) {
-      const missing = ledger.missing(s, topic).map((id) => ({
-        id, offset: history[topic]?.get(id) ?? null, ...ledger.acked.get(topic).get(id),
-      }));
-      lines.push(`  ${topic}: acks ${JSON.stringify(s.topics.get(topic).acks)}`);
-      lines.push(`  ${topic}: missing ${missing.length}: ${JSON.stringify(missing)}`);
-    }
-  }
-  for (const node of [...retired, ...nodes.filter(Boolean)]) {
-    lines.push(`==== natsync ${node.slot} (:${node.port})`, node.output());
-  }
-  natsServers.forEach((server, i) => lines.push(`==== nats-server ${i}`, server.log()));
-  fs.mkdirSync(REPORT_DIR, { recursive: true });
-  const file = path.join(REPORT_DIR, `natsync-fresh-cluster-${process.pid}-${run}.log`);
-  fs.writeFileSync(file, lines.join('\n'));
-  console.log(`fresh cluster: run ${run} failed; report in ${file}`);
-  return file;
 }
 
 function check(summary) {

@@ -87,7 +87,8 @@ test('10% frozen subscribers: cut with slow_consumer, memory bounded, healthy p9
     console.log(`healthy p50/p99 ms: baseline ${percentile(baseline, 50).toFixed(2)}/${p99Base.toFixed(2)}, ` +
       `with ${FROZEN}% frozen ${percentile(withFrozen, 50).toFixed(2)}/${p99Frozen.toFixed(2)}; ` +
       `RSS ${rssBefore} -> ${rssAfter} KiB`);
-    assert.ok(p99Frozen <= bound(p99Base), `p99 ${p99Frozen.toFixed(2)} ms > bound ${bound(p99Base).toFixed(2)} ms`);
+    // Under ThreadSanitizer every memory access is checked: latency says nothing there.
+    if (!process.env.NATSYNC_TSAN) assert.ok(p99Frozen <= bound(p99Base), `p99 ${p99Frozen.toFixed(2)} ms > bound ${bound(p99Base).toFixed(2)} ms`);
     // Each frozen client may hold at most WS_MAX_QUEUE_BYTES on the server before it is cut
     // (not under ASan, whose quarantine keeps freed memory).
     if (!process.env.NATSYNC_SANITIZED) assert.ok(rssAfter - rssBefore < 16 * 1024, `RSS grew by ${rssAfter - rssBefore} KiB`);

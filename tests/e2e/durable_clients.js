@@ -7,6 +7,23 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { WebSocket } = require('./harness');
 
+// The environment of natsync node `slot` of a 3-node cluster on the JetStream servers
+// `urls` (each node prefers another server), for durable topics `topics`: a stream with
+// 3 replicas, a history large and long enough for the whole test, debug logs.
+function clusterNodeEnv(urls, slot, { nodeId, topics, extra = {} }) {
+  return {
+    NATS_URL: [...urls.slice(slot % 3), ...urls.slice(0, slot % 3)].join(','),
+    NODE_ID: nodeId,
+    DURABLE_TOPICS: topics,
+    HISTORY_SIZE: '100000',
+    HISTORY_TTL: '10m',
+    HISTORY_REPLICAS: '3',
+    WS_MESSAGE_RATE: '0',
+    LOG_LEVEL: 'debug',
+    ...extra,
+  };
+}
+
 // A subscriber that survives its node: reconnects to a live node and resubscribes every
 // topic since the last offset it got. `pickNode()` returns a node ({ ws, port }) or null.
 class ResilientSubscriber {
@@ -255,4 +272,4 @@ function writeFailureReport(dir, name, { ledger, subscribers, nodes, natsServers
   return file;
 }
 
-module.exports = { ResilientSubscriber, AckLedger, restPublish, syncPublisher, storedOffsets, writeFailureReport };
+module.exports = { clusterNodeEnv, ResilientSubscriber, AckLedger, restPublish, syncPublisher, storedOffsets, writeFailureReport };

@@ -10,7 +10,7 @@ const assert = require('node:assert/strict');
 const { startServer, waitFor, sleep } = require('./harness');
 const { startNatsCluster } = require('./nats');
 const os = require('node:os');
-const { ResilientSubscriber, AckLedger, restPublish, storedOffsets, writeFailureReport } = require('./durable_clients');
+const { clusterNodeEnv, ResilientSubscriber, AckLedger, restPublish, storedOffsets, writeFailureReport } = require('./durable_clients');
 
 const SANITIZED = process.env.NATSYNC_SANITIZED === '1';
 const SECONDS = Number(process.env.CHAOS_SECONDS || (SANITIZED ? 30 : 60));
@@ -30,20 +30,10 @@ after(async () => {
 test(`chaos: ${SECONDS} s of ${RATE} msg/s on durable topics while natsync nodes and a nats-server die; nothing acknowledged is lost or duplicated`, { timeout: (SECONDS + 120) * 1000 }, async () => {
   natsServers = await startNatsCluster(3, { jetstream: true });
   const urls = natsServers.map((s) => s.url);
-  const env = (slot) => ({
-    // Each node starts at another server of the cluster.
-    NATS_URL: [...urls.slice(slot % 3), ...urls.slice(0, slot % 3)].join(','),
-    NATS_SUBJECT_PREFIX: `chaos${process.pid}`,
-    NODE_ID: `chaos-${slot}`,
-    DURABLE_TOPICS: 'orders.>',
-    HISTORY_SIZE: '100000',
-    HISTORY_TTL: '10m',
-    HISTORY_REPLICAS: '3',
-    WS_MESSAGE_RATE: '0',
-    LOG_LEVEL: 'debug',
-  });
   const startSlot = async (slot) => {
-    const node = await startServer(env(slot), { single: true });
+    const env = clusterNodeEnv(urls, slot,
+      { nodeId: `chaos-${slot}`, topics: 'orders.>', extra: { NATS_SUBJECT_PREFIX: `chaos${process.pid}` } });
+    const node = await startServer(env, { single: true });
     node.slot = slot;
     nodes[slot] = node;
     return node;

@@ -17,7 +17,7 @@ const assert = require('node:assert/strict');
 const os = require('node:os');
 const { startServer, waitFor, sleep } = require('./harness');
 const { startNatsCluster } = require('./nats');
-const { ResilientSubscriber, AckLedger, restPublish, syncPublisher, storedOffsets, writeFailureReport } = require('./durable_clients');
+const { clusterNodeEnv, ResilientSubscriber, AckLedger, restPublish, syncPublisher, storedOffsets, writeFailureReport } = require('./durable_clients');
 
 const SANITIZED = process.env.NATSYNC_SANITIZED === '1';
 const RUNS = Number(process.env.FRESH_CLUSTER_RUNS ?? (SANITIZED ? 2 : 6));
@@ -48,18 +48,9 @@ async function runScenario(run, { faults, stagger = 0 }) {
   const nodes = [];
   running.nodes = nodes;
   const retired = [];
-  const env = (slot) => ({
-    NATS_URL: [...urls.slice(slot % 3), ...urls.slice(0, slot % 3)].join(','),
-    NODE_ID: `fresh-${slot}`,
-    DURABLE_TOPICS: 'c.>',
-    HISTORY_SIZE: '100000',
-    HISTORY_TTL: '10m',
-    HISTORY_REPLICAS: '3',
-    WS_MESSAGE_RATE: '0',
-    LOG_LEVEL: 'debug',
-  });
   const startSlot = async (slot) => {
-    const node = await startServer(env(slot), { single: true });
+    const env = clusterNodeEnv(urls, slot, { nodeId: `fresh-${slot}`, topics: 'c.>' });
+    const node = await startServer(env, { single: true });
     node.slot = slot;
     nodes[slot] = node;
     await waitFor(async () => (await fetch(`${node.http}/api/sync/status`).catch(() => null))?.ok, 10000, 20);

@@ -7,6 +7,7 @@
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/websocket/stream_base.hpp>
+#include <limits>
 #include <utility>
 
 #include "protocol/server_message.hpp"
@@ -505,6 +506,12 @@ void WebSocketSession::finish_recovery(const std::string& topic, const std::stri
   }
   reply(encode_subscribe_ack(topic, request_id, &recovery.position,
                              asked_since ? std::optional(recovery.recovered) : std::nullopt));
+  // The replay and the messages held meanwhile may go over WS_MAX_QUEUE_BYTES (a client
+  // back after a long absence); what comes after them may not.
+  std::uint64_t replay_bytes = replay_allowance_ + floor->held_bytes;
+  for (const auto& frame : recovery.frames) replay_bytes += frame->size();
+  replay_allowance_ = static_cast<std::uint32_t>(
+      std::min<std::uint64_t>(replay_bytes, std::numeric_limits<std::uint32_t>::max()));
   for (const auto& frame : recovery.frames) deliver(frame);
   floor->recovering = false;
   floor->position = std::move(recovery.position);
@@ -548,7 +555,7 @@ void WebSocketSession::deliver_offset(const Publication& publication) {
     if (floor->recovering) {
       // Held messages count against WS_MAX_QUEUE_BYTES like queued ones.
       floor->held_bytes += publication.frame->size();
-      if (outbound_.bytes() + floor->held_bytes > context().config.ws_max_queue_bytes) {
+      if (outbound_.bytes() + floor->held_bytes > context().config.ws_max_queue_bytes + replay_allowance_) {
         const auto queued = outbound_.bytes() + floor->held_bytes;
         erase_offset_floor(floor);
         if (!closing_ && open_) cut_slow_consumer(queued);
@@ -617,7 +624,7 @@ void WebSocketSession::handle_auth(const ClientMessage& message) {
 
 void WebSocketSession::deliver(const Frame& frame) {
   if (closing_ || !open_) return;
-  if (outbound_.bytes() + frame->size() > context().config.ws_max_queue_bytes) {
+  if (outbound_.bytes() + frame->size() > context().config.ws_max_queue_bytes + replay_allowance_) {
     cut_slow_consumer(outbound_.bytes());
     return;
   }
@@ -710,6 +717,9 @@ void WebSocketSession::do_write() {
 // inline); nothing here writes again directly, so that never recurses.
 void WebSocketSession::on_write(boost::system::error_code ec, std::size_t /*bytes*/) {
   outbound_.written();
+  // What is still queued of a replay is at most what is still queued at all.
+  if (replay_allowance_ > outbound_.bytes())
+    replay_allowance_ = static_cast<std::uint32_t>(outbound_.bytes());
   if (ec) {
     abort("write failed: " + ec.message());
     return;

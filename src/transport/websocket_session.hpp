@@ -193,6 +193,10 @@ class WebSocketSession final : public Subscriber,
   ConnectionLimiter::Ticket ticket_;  // this connection's places under the connection limits
   TokenBucket inbound_;               // WS_MESSAGE_RATE
   std::uint32_t refused_in_row_ = 0;  // messages refused by inbound_ since the last accepted
+  // Bytes of recovery replays still queued, allowed over WS_MAX_QUEUE_BYTES: a replay is
+  // in memory already (the history's answer), and cutting the client for its size would
+  // make a long absence impossible to recover from. Shrinks as the queue drains.
+  std::uint32_t replay_allowance_ = 0;
   std::optional<std::chrono::system_clock::time_point> token_expires_;
   std::chrono::steady_clock::time_point last_seen_;
   std::chrono::steady_clock::time_point last_ping_;

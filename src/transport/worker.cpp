@@ -53,7 +53,10 @@ void Worker::start() {
         // Run what is ready, then write what it queued (corking): everything that
         // arrived together leaves together, one gather write per connection.
         while (!io_context_.stopped()) {
-          io_context_.run_one();
+          // A flush asked for during the last one (a session whose write completed at
+          // once, with more queued) must not wait here for some unrelated event: up to
+          // the next sweep, a second, on an otherwise quiet worker.
+          if (flush_list_.empty()) io_context_.run_one();
           // A bounded round: handlers that keep re-posting must not hold the flush back.
           for (std::size_t i = 0; i < kMaxHandlersPerRound && io_context_.poll_one() != 0; ++i) {
           }
@@ -90,8 +93,9 @@ void Worker::request_flush(std::shared_ptr<WebSocketSession> session) {
 }
 
 void Worker::flush() {
-  // A session's flush may ask for another (the slow-consumer notice): that one waits
-  // for the next round.
+  // A session's flush may ask for another (the slow-consumer notice, or more queued
+  // behind a write that completed at once): that one waits for the next round, which
+  // then does not block (start()).
   flushing_.swap(flush_list_);
   for (auto& session : flushing_) session->flush();
   flushing_.clear();

@@ -42,6 +42,35 @@ test('messages on durable topics carry offset and epoch; the subscribe ack says 
   await server.stopClean();
 });
 
+// (The allowance shrinks as the queue drains: a client that stops reading is still cut,
+// slow_consumer.test.js.)
+test('a replay larger than WS_MAX_QUEUE_BYTES is delivered whole, not cut as a slow consumer, and at once', async () => {
+  // 3 topics x 400 messages of ~200 bytes missed: ~240 KB of replay against a 64 KiB queue.
+  const server = await startServer(durable({ WS_MAX_QUEUE_BYTES: '65536', HISTORY_SIZE: '1000' }), { single: true });
+  const topics = ['orders.a', 'orders.b', 'orders.c'];
+  const first = await Client.open(`${server.ws}?user_id=away`);
+  const acks = await Promise.all(topics.map((topic) => first.request({ type: 'subscribe', topic })));
+  await first.close();
+  const pad = 'x'.repeat(160);
+  for (let n = 1; n <= 400; n++) {
+    await Promise.all(topics.map((topic) => publish(server, topic, { n, pad })));
+  }
+  const back = await Client.open(`${server.ws}?user_id=away`);
+  const resumed = await Promise.all(topics.map((topic, i) =>
+    back.request({ type: 'subscribe', topic, since: { offset: acks[i].offset, epoch: acks[i].epoch } }, 10000)));
+  for (const ack of resumed) assert.equal(ack.recovered, true);
+  // Without waiting: not 256 frames per worker wake-up (the sweep, once a second), which
+  // took 4 s for these 1,200 before.
+  await waitFor(() => back.seen.filter((m) => m.type === 'data').length === 1200, 2500);
+  for (const topic of topics) {
+    assert.deepEqual(back.seen.filter((m) => m.topic === topic && m.type === 'data').map((m) => m.data.n),
+      Array.from({ length: 400 }, (_, i) => i + 1));
+  }
+  assert.equal(back.seen.some((m) => m.code === 'slow_consumer'), false);
+  await back.close();
+  await server.stopClean();
+});
+
 test('away while 100 messages were published: a since-resubscription gets exactly those, then live ones, none twice', async () => {
   const server = await startServer(durable(), { single: true });
   let client = await Client.open(`${server.ws}?user_id=mobile`);

@@ -11,8 +11,8 @@
 
 #include "auth/authenticator.hpp"
 #include "auth/origin_policy.hpp"
+#include "core/node.hpp"
 #include "protocol/client_message.hpp"
-#include "server/node.hpp"
 
 namespace natsync {
 

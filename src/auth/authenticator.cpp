@@ -30,9 +30,9 @@ Authenticator::Authenticator(const Config& config)
   // load_config has checked both lists.
   std::string error;
   auto defaults = std::make_shared<TopicPermissions>();
-  defaults->subscribe = TopicPermissions::parse_list(config.default_subscribe_topics, error)
+  defaults->subscribe = TopicPattern::parse_list(split_list(config.default_subscribe_topics), error)
                             .value_or(std::vector<TopicPattern>{});
-  defaults->publish = TopicPermissions::parse_list(config.default_publish_topics, error)
+  defaults->publish = TopicPattern::parse_list(split_list(config.default_publish_topics), error)
                           .value_or(std::vector<TopicPattern>{});
   default_permissions_ = std::move(defaults);
 }

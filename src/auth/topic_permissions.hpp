@@ -14,19 +14,9 @@
 #include <string_view>
 #include <vector>
 
+#include "protocol/topic_pattern.hpp"
+
 namespace natsync {
-
-// One pattern, checked at construction: tokens of the topic alphabet, `*`, or a last `>`.
-class TopicPattern {
- public:
-  static std::optional<TopicPattern> parse(std::string_view text);
-  bool matches(std::string_view topic) const;
-  const std::string& text() const { return text_; }
-
- private:
-  explicit TopicPattern(std::string text) : text_(std::move(text)) {}
-  std::string text_;
-};
 
 struct TopicPermissions {
   std::vector<TopicPattern> subscribe;
@@ -34,9 +24,6 @@ struct TopicPermissions {
 
   bool may_subscribe(std::string_view topic) const { return any_matches(subscribe, topic); }
   bool may_publish(std::string_view topic) const { return any_matches(publish, topic); }
-
-  // Parses a comma list of patterns ("chat.*, news.>"); nullopt names a bad one in `error`.
-  static std::optional<std::vector<TopicPattern>> parse_list(std::string_view text, std::string& error);
 
  private:
   static bool any_matches(const std::vector<TopicPattern>& patterns, std::string_view topic);

@@ -6,15 +6,12 @@
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <random>
-#include <sstream>
 #include <thread>
 
-#include "auth/jwt_verifier.hpp"
 #include "broker/subjects.hpp"
 #include "protocol/topic.hpp"
-#include "tls/tls_context.hpp"
+#include "protocol/topic_pattern.hpp"
 
 namespace natsync {
 namespace {
@@ -342,39 +339,18 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
   for (const auto& [name, text] : {std::pair{"DEFAULT_SUBSCRIBE_TOPICS", &config.default_subscribe_topics},
                                    std::pair{"DEFAULT_PUBLISH_TOPICS", &config.default_publish_topics}}) {
     std::string error;
-    if (!TopicPermissions::parse_list(*text, error)) return fail(std::string(name) + ": " + error);
+    if (!TopicPattern::parse_list(split_list(*text), error)) return fail(std::string(name) + ": " + error);
   }
   if (!config.personal_topic_prefix.empty() && !is_valid_topic(config.personal_topic_prefix)) {
     return fail("PERSONAL_TOPIC_PREFIX '" + config.personal_topic_prefix + "' is not a topic");
   }
-  if (!config.jwt_public_key_file.empty()) {
-    std::ifstream file(config.jwt_public_key_file);
-    std::stringstream contents;
-    contents << file.rdbuf();
-    if (!file || contents.str().empty()) {
-      return fail("JWT_PUBLIC_KEY_FILE '" + config.jwt_public_key_file + "' cannot be read");
-    }
-    if (contents.str().size() > std::size_t{64} * 1024)
-      return fail("JWT_PUBLIC_KEY_FILE is larger than 64 KiB");
-    std::string error;
-    if (public_key_algorithm(contents.str(), error).empty()) {
-      return fail("JWT_PUBLIC_KEY_FILE '" + config.jwt_public_key_file + "': " + error);
-    }
-    config.jwt_public_key = contents.str();
-  }
   {
     std::string error;
-    if (!TopicPermissions::parse_list(config.durable_topics, error)) return fail("DURABLE_TOPICS: " + error);
+    if (!TopicPattern::parse_list(split_list(config.durable_topics), error))
+      return fail("DURABLE_TOPICS: " + error);
   }
   if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
     return fail("TLS_CERT_FILE and TLS_KEY_FILE go together: set both (TLS) or neither (plain HTTP)");
-  }
-  if (!config.tls_cert_file.empty()) {
-    try {
-      TlsContext check(config.tls_cert_file, config.tls_key_file);
-    } catch (const std::exception& e) {
-      return fail(e.what());
-    }
   }
   if (config.node_id.empty()) config.node_id = generate_node_id();
   if (config.node_id.size() > 128) return fail("NODE_ID must be at most 128 bytes");

@@ -23,7 +23,7 @@ struct Config {
   ListenAddress listen;
   std::string jwt_secret;            // HS256; with jwt_public_key empty too: development mode (?user_id=)
   std::string jwt_public_key_file;   // PEM public key: RS256 (RSA) or ES256 (P-256)
-  std::string jwt_public_key;        // its contents, read by load_config
+  std::string jwt_public_key;        // its contents (load_setting_files reads them)
   std::string jwt_audience;          // when set, tokens' "aud" must include it
   std::string jwt_issuer;            // when set, tokens' "iss" must equal it
   std::string admin_role = "admin";  // a token with this role may use the REST API

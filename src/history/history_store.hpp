@@ -26,9 +26,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "auth/topic_permissions.hpp"
 #include "history/history.hpp"
 #include "protocol/stream_position.hpp"
+#include "protocol/topic_pattern.hpp"
 #include "protocol/wire_frame.hpp"
 
 namespace natsync {

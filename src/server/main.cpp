@@ -9,12 +9,17 @@
 
 #include "config/config.hpp"
 #include "server/service.hpp"
+#include "server/setting_files.hpp"
 
 int main(int argc, char** argv) {
   auto outcome = natsync::load_config(argc, argv);
   if (!outcome.config) {
     (outcome.exit_code == 0 ? std::cout : std::cerr) << outcome.message << '\n';
     return outcome.exit_code;
+  }
+  if (auto error = natsync::load_setting_files(*outcome.config); !error.empty()) {
+    std::cerr << "natsync: invalid configuration: " << error << '\n';
+    return 2;
   }
   try {
     // Signals are caught from before the port opens: a SIGTERM that arrives right

@@ -3,9 +3,11 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
+#include <stdexcept>
 #include <thread>
 
 #include "history/memory_history.hpp"
+#include "server/setting_files.hpp"
 #include "transport/http_session.hpp"
 #include "transport/listener.hpp"
 #include "transport/worker.hpp"
@@ -13,6 +15,13 @@
 namespace natsync {
 
 namespace {
+
+// An embedding application may hand over a Config straight from load_config: what it
+// names by file is read here then (the binary's main() has done it already).
+Config with_setting_files(Config config) {
+  if (auto error = load_setting_files(config); !error.empty()) throw std::runtime_error(error);
+  return config;
+}
 
 std::shared_ptr<spdlog::logger> default_logger(LogLevel level) {
   auto log = std::make_shared<spdlog::logger>("natsync", std::make_shared<spdlog::sinks::stdout_sink_mt>());
@@ -30,7 +39,7 @@ std::shared_ptr<spdlog::logger> default_logger(LogLevel level) {
 }  // namespace
 
 Service::Service(Config config, std::shared_ptr<spdlog::logger> log)
-    : config_(std::move(config)),
+    : config_(with_setting_files(std::move(config))),
       log_(log ? std::move(log) : default_logger(config_.log_level)),
       auth_(config_),
       origins_(config_.allowed_origins),
@@ -44,9 +53,9 @@ Service::Service(Config config, std::shared_ptr<spdlog::logger> log)
       history_(make_history()),
       node_(*broker_, registry_, history_.get()),
       rest_(node_, auth_, origins_),
-      context_{config_, node_, *broker_, auth_, origins_, rest_, registry_, limiter_, *log_, tls_.get()} {
+      context_{config_, node_, *broker_, auth_, origins_, registry_, limiter_, *log_, tls_.get()} {
   for (unsigned i = 0; i < config_.worker_threads; ++i) {
-    auto worker = std::make_unique<Worker>(i, context_);
+    auto worker = std::make_unique<Worker>(i, context_, rest_);
     hub_.add_shard(Hub::Shard{worker->io_context().get_executor(), &worker->hub()});
     workers_.push_back(std::move(worker));
   }
@@ -68,7 +77,8 @@ std::unique_ptr<Broker> Service::make_broker() {
 
 std::unique_ptr<History> Service::make_history() {
   std::string error;
-  auto patterns = TopicPermissions::parse_list(config_.durable_topics, error);  // checked by load_config
+  auto patterns =
+      TopicPattern::parse_list(split_list(config_.durable_topics), error);  // checked by load_config
   if (!patterns || patterns->empty()) return nullptr;
   HistorySettings settings{
       std::move(*patterns), config_.history_size,

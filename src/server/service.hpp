@@ -14,9 +14,9 @@
 #include "broker/local_broker.hpp"
 #include "broker/nats_broker.hpp"
 #include "config/config.hpp"
+#include "core/server_context.hpp"
 #include "history/jetstream_history.hpp"
 #include "hub/hub.hpp"
-#include "transport/server_context.hpp"
 
 namespace spdlog {
 class logger;

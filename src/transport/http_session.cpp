@@ -125,7 +125,7 @@ void HttpSession::serve(const Request& request) {
     upgrade(request);
     return;
   }
-  worker_.context().rest.handle(
+  worker_.rest().handle(
       request, worker_.parser(),
       [self = shared_from_this(), executor = worker_.io_context().get_executor()](HttpResponse response) {
         // Inline for most requests; posted when the history answered.

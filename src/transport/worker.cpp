@@ -27,9 +27,10 @@ std::chrono::steady_clock::duration sweep_period_for(const Config& config) {
 
 }  // namespace
 
-Worker::Worker(unsigned index, const ServerContext& context)
+Worker::Worker(unsigned index, const ServerContext& context, const RestApi& rest)
     : index_(index),
       context_(context),
+      rest_(rest),
       parser_(context.config.max_topic_length),
       work_(io_context_.get_executor()),
       sweep_timer_(io_context_),

@@ -15,10 +15,11 @@
 #include <thread>
 #include <vector>
 
+#include "api/rest_api.hpp"
+#include "core/server_context.hpp"
 #include "hub/local_hub.hpp"
 #include "protocol/client_message.hpp"
 #include "protocol/wire_frame.hpp"
-#include "transport/server_context.hpp"
 
 namespace natsync {
 
@@ -26,7 +27,8 @@ class WebSocketSession;
 
 class Worker {
  public:
-  Worker(unsigned index, const ServerContext& context);
+  // `rest` answers the HTTP requests that are not upgrades.
+  Worker(unsigned index, const ServerContext& context, const RestApi& rest);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -43,6 +45,7 @@ class Worker {
   LocalHub& hub() { return hub_; }
   MessageParser& parser() { return parser_; }
   const ServerContext& context() const { return context_; }
+  const RestApi& rest() const { return rest_; }
 
   // Sessions enter the sweep when their WebSocket is open and leave when closed.
   void attach(WebSocketSession& session) { sessions_.insert(&session); }
@@ -67,6 +70,7 @@ class Worker {
 
   unsigned index_;
   const ServerContext& context_;
+  const RestApi& rest_;
   // Declared before io_context_: destroying the io_context destroys the sessions
   // whose handlers are still queued, and their cleanup uses these.
   LocalHub hub_;

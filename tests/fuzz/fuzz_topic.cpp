@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "auth/topic_permissions.hpp"
+#include "config/config.hpp"
 #include "protocol/topic.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -24,6 +25,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   (void)natsync::is_foreign_personal_topic(topic, "private", pattern_text);
   std::string error;
-  (void)natsync::TopicPermissions::parse_list(text, error);
+  (void)natsync::TopicPattern::parse_list(natsync::split_list(text), error);
   return 0;
 }

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include "config/config.hpp"
+
 using natsync::is_foreign_personal_topic;
+using natsync::split_list;
 using natsync::TopicPattern;
 using natsync::TopicPermissions;
 
@@ -46,16 +49,16 @@ TEST(TopicPattern, HostilePatternsAreRefused) {
 
 TEST(TopicPermissions, ListsAndChecks) {
   std::string error;
-  auto subscribe = TopicPermissions::parse_list(" chat.*, news.> ,", error);
+  auto subscribe = TopicPattern::parse_list(split_list(" chat.*, news.> ,"), error);
   ASSERT_TRUE(subscribe) << error;
   TopicPermissions permissions{*subscribe, {}};
   EXPECT_TRUE(permissions.may_subscribe("chat.a"));
   EXPECT_TRUE(permissions.may_subscribe("news.eu.today"));
   EXPECT_FALSE(permissions.may_subscribe("admin"));
   EXPECT_FALSE(permissions.may_publish("chat.a")) << "an empty list allows nothing";
-  EXPECT_FALSE(TopicPermissions::parse_list("chat.*, bad..pattern", error));
+  EXPECT_FALSE(TopicPattern::parse_list(split_list("chat.*, bad..pattern"), error));
   EXPECT_NE(error.find("bad..pattern"), std::string::npos);
-  auto none = TopicPermissions::parse_list("", error);
+  auto none = TopicPattern::parse_list(split_list(""), error);
   ASSERT_TRUE(none);
   EXPECT_TRUE(none->empty());
 }

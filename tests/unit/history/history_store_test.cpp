@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "config/config.hpp"
 #include "protocol/server_message.hpp"
 
 using namespace natsync;
@@ -15,7 +16,7 @@ namespace {
 
 HistorySettings settings(std::string_view patterns, std::size_t size = 5, Clock::duration ttl = 60s) {
   std::string error;
-  return HistorySettings{*TopicPermissions::parse_list(patterns, error), size, ttl};
+  return HistorySettings{*TopicPattern::parse_list(split_list(patterns), error), size, ttl};
 }
 
 // Publishes `data` on `topic` and returns its position; `published` records the frames

@@ -1,15 +1,15 @@
 #pragma once
 // What every connection of a running server needs to see: the settings and the
-// node-wide services. Owned by Service, which outlives every connection.
+// node-wide services. Owned by Service, which outlives every connection. The layers
+// above (the REST API, the transport) get what they add beside it, not through it.
 #include <spdlog/logger.h>
 
-#include "api/rest_api.hpp"
 #include "auth/authenticator.hpp"
 #include "auth/origin_policy.hpp"
 #include "config/config.hpp"
+#include "core/node.hpp"
 #include "hub/connection_registry.hpp"
 #include "limits/connection_limiter.hpp"
-#include "server/node.hpp"
 #include "tls/tls_context.hpp"
 
 namespace natsync {
@@ -20,7 +20,6 @@ struct ServerContext {
   Broker& broker;
   const Authenticator& auth;
   const OriginPolicy& origins;
-  const RestApi& rest;
   ConnectionRegistry& registry;
   ConnectionLimiter& limiter;
   spdlog::logger& log;

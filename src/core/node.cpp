@@ -1,4 +1,4 @@
-#include "server/node.hpp"
+#include "core/node.hpp"
 
 #include <atomic>
 #include <boost/json/parse.hpp>

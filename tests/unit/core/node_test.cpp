@@ -1,7 +1,7 @@
 // The library API's publish outcomes (Node): what the returning calls say and what the
 // PublishDone overloads learn, standalone and with a JetStream history that cannot be
 // reached (nothing listens on its port).
-#include "server/node.hpp"
+#include "core/node.hpp"
 
 #include <gtest/gtest.h>
 #include <spdlog/logger.h>

@@ -1,0 +1,16 @@
+#pragma once
+// The settings that name files: read and checked where the server is assembled, not by
+// load_config, which only parses and validates values (config/ depends on nothing
+// above it). The `natsync` binary exits 2 with the one line this returns.
+#include <string>
+
+#include "config/config.hpp"
+
+namespace natsync {
+
+// Reads JWT_PUBLIC_KEY_FILE into config.jwt_public_key (when set and not read yet) and
+// checks that TLS_CERT_FILE and TLS_KEY_FILE make a usable TLS context. Empty when all
+// is well, else one line that names the setting and the file.
+std::string load_setting_files(Config& config);
+
+}  // namespace natsync

@@ -2,7 +2,7 @@
 // The server's side of the WebSocket opening handshake (RFC 6455 §4.2) for a request
 // that HttpSession has read: whether it is a valid upgrade, and the 101 answer.
 // Connections that negotiate permessage-deflate are accepted by Beast instead (it
-// owns the extension's negotiation and state); see WebSocketSession::run.
+// owns the extension's negotiation and state); see WebSocketConnection::run and PermessageDeflate.
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>

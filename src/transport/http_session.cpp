@@ -8,8 +8,10 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/url/parse.hpp>
 
+#include "session/client_session.hpp"
+#include "transport/echo_handler.hpp"
 #include "transport/handshake.hpp"
-#include "transport/websocket_session.hpp"
+#include "transport/websocket_connection.hpp"
 #include "transport/worker.hpp"
 
 namespace natsync {
@@ -152,7 +154,7 @@ void HttpSession::upgrade(const Request& request) {
                              false));
     return;
   }
-  const auto endpoint = target->path == kSyncPath ? Endpoint::sync : Endpoint::echo;
+  const bool echo = target->path != kSyncPath;  // WS_ECHO_PATH
   const auto origin = request[http::field::origin];
   if (!context.origins.allows(origin)) {
     context.log.info("websocket upgrade refused: origin '{}' not in ALLOWED_ORIGINS", origin);
@@ -170,7 +172,7 @@ void HttpSession::upgrade(const Request& request) {
   }
   std::optional<Identity> known;
   if (auto* id = std::get_if<Identity>(&identity)) known = std::move(*id);
-  if (!known && endpoint == Endpoint::echo) {
+  if (!known && echo) {
     // The echo endpoint has no "auth" message: it echoes everything.
     send(make_error_response(http::status::unauthorized, "not_authenticated",
                              "the echo endpoint needs a token on the upgrade request", version, false));
@@ -192,9 +194,16 @@ void HttpSession::upgrade(const Request& request) {
   deadline_.cancel();  // the WebSocket session keeps its own deadlines
   auto gated = tls_ ? GatedSocket(std::move(tls_)) : GatedSocket(std::move(*plain_));
   plain_.reset();
-  std::make_shared<WebSocketSession>(std::move(gated), worker_, endpoint, std::move(known),
-                                     std::move(std::get<ConnectionLimiter::Ticket>(admission)))
-      ->run(request, std::get<std::string>(accept_key), beast::buffers_to_string(buffer_.data()));
+  auto ticket = std::move(std::get<ConnectionLimiter::Ticket>(admission));
+  std::shared_ptr<WebSocketConnection> connection;
+  if (echo) {
+    connection = std::make_shared<HandledConnection<EchoHandler>>(
+        std::move(gated), worker_, context.registry.next_connection_id(), std::move(ticket));
+  } else {
+    connection = std::make_shared<HandledConnection<ClientSession>>(
+        std::move(gated), worker_, worker_.session_services(), std::move(known), std::move(ticket));
+  }
+  connection->run(request, std::get<std::string>(accept_key), beast::buffers_to_string(buffer_.data()));
 }
 
 void HttpSession::refuse(const ConnectionLimiter::Refusal& refusal, const boost::asio::ip::address& peer,

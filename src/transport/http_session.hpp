@@ -1,7 +1,8 @@
 #pragma once
 // One HTTP/1.1 connection: reads requests (bounded header and body), answers REST
-// calls through RestApi, and hands a WebSocket upgrade on /ws/sync over to a
-// WebSocketSession on the same worker after the origin and credential checks. With
+// calls through RestApi, and hands a WebSocket upgrade on /ws/sync (or WS_ECHO_PATH)
+// over to a WebSocketConnection serving a ClientSession (or an EchoHandler) on the same
+// worker after the origin and credential checks. With
 // TLS, it first does the TLS handshake, and the upgraded connection keeps its stream.
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>

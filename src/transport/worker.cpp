@@ -6,7 +6,7 @@
 #include <csignal>
 #include <vector>
 
-#include "transport/websocket_session.hpp"
+#include "transport/websocket_connection.hpp"
 
 namespace natsync {
 
@@ -80,7 +80,7 @@ void Worker::stop() {
   if (!thread_.joinable()) return;
   boost::asio::post(io_context_, [this] {
     sweep_timer_.cancel();
-    for (auto* session : std::vector<WebSocketSession*>(sessions_.begin(), sessions_.end())) {
+    for (auto* session : std::vector<WebSocketConnection*>(sessions_.begin(), sessions_.end())) {
       session->terminate();
     }
     io_context_.stop();
@@ -89,7 +89,7 @@ void Worker::stop() {
   thread_.join();
 }
 
-void Worker::request_flush(std::shared_ptr<WebSocketSession> session) {
+void Worker::request_flush(std::shared_ptr<WebSocketConnection> session) {
   flush_list_.push_back(std::move(session));
 }
 
@@ -104,7 +104,7 @@ void Worker::flush() {
 
 void Worker::close_all_sessions() {
   boost::asio::post(io_context_, [this] {
-    for (auto* session : std::vector<WebSocketSession*>(sessions_.begin(), sessions_.end())) {
+    for (auto* session : std::vector<WebSocketConnection*>(sessions_.begin(), sessions_.end())) {
       session->shut_down();
     }
   });
@@ -123,7 +123,7 @@ void Worker::sweep() {
   const auto now = std::chrono::steady_clock::now();
   const auto wall = std::chrono::system_clock::now();
   // A copy: a tick may end a session, which detaches it from sessions_.
-  for (auto* session : std::vector<WebSocketSession*>(sessions_.begin(), sessions_.end())) {
+  for (auto* session : std::vector<WebSocketConnection*>(sessions_.begin(), sessions_.end())) {
     session->on_tick(now, wall);
   }
   // The first worker also runs the history's housekeeping once a second (standalone:

@@ -5,7 +5,7 @@
 //
 // A periodic sweep (one timer per worker, not one per connection) drives the
 // keep-alive pings, the pong wait, the auth deadline, token expiry and the close
-// deadline of every WebSocket session on the worker.
+// deadline of every WebSocket connection on the worker.
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -20,10 +20,11 @@
 #include "hub/local_hub.hpp"
 #include "protocol/client_message.hpp"
 #include "protocol/wire_frame.hpp"
+#include "session/worker_services.hpp"
 
 namespace natsync {
 
-class WebSocketSession;
+class WebSocketConnection;
 
 class Worker {
  public:
@@ -44,16 +45,18 @@ class Worker {
   boost::asio::io_context& io_context() { return io_context_; }
   LocalHub& hub() { return hub_; }
   MessageParser& parser() { return parser_; }
+  // What the client sessions of this worker use of it.
+  WorkerServices& session_services() { return services_; }
   const ServerContext& context() const { return context_; }
   const RestApi& rest() const { return rest_; }
 
   // Sessions enter the sweep when their WebSocket is open and leave when closed.
-  void attach(WebSocketSession& session) { sessions_.insert(&session); }
-  void detach(WebSocketSession& session) { sessions_.erase(&session); }
+  void attach(WebSocketConnection& session) { sessions_.insert(&session); }
+  void detach(WebSocketConnection& session) { sessions_.erase(&session); }
 
   // Corking: `session` has queued frames; its flush() runs once the worker has run
   // every handler that is ready, so what they all queue for it leaves in one write.
-  void request_flush(std::shared_ptr<WebSocketSession> session);
+  void request_flush(std::shared_ptr<WebSocketConnection> session);
 
   // The keep-alive ping, framed once for every session of the worker.
   const Frame& ping_frame() const { return ping_frame_; }
@@ -75,9 +78,10 @@ class Worker {
   // whose handlers are still queued, and their cleanup uses these.
   LocalHub hub_;
   MessageParser parser_;
-  boost::unordered_flat_set<WebSocketSession*> sessions_;
-  std::vector<std::shared_ptr<WebSocketSession>> flush_list_;
-  std::vector<std::shared_ptr<WebSocketSession>> flushing_;  // flush_list_ being flushed
+  WorkerServices services_{context_, hub_, parser_, io_context_};  // io_context_: bound, not used, here
+  boost::unordered_flat_set<WebSocketConnection*> sessions_;
+  std::vector<std::shared_ptr<WebSocketConnection>> flush_list_;
+  std::vector<std::shared_ptr<WebSocketConnection>> flushing_;  // flush_list_ being flushed
   Frame ping_frame_ = std::make_shared<const WireFrame>(WireFrame::Opcode::ping, "");
   std::vector<char> read_buffer_ = std::vector<char>(std::size_t{64} * 1024);
   boost::asio::io_context io_context_{1};

@@ -1,0 +1,365 @@
+#include "session/client_session.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <utility>
+
+#include "protocol/error_code.hpp"
+#include "protocol/server_message.hpp"
+
+namespace natsync {
+
+ClientSession::ClientSession(Transport& transport, WorkerServices& services, std::optional<Identity> identity,
+                             ConnectionLimiter::Ticket ticket)
+    : Subscriber(services.server.registry.next_connection_id()),
+      transport_(transport),
+      services_(services),
+      ticket_(std::move(ticket)),
+      inbound_(static_cast<double>(services.server.config.ws_message_rate),
+               static_cast<double>(services.server.config.ws_message_burst), Clock::now()),
+      authenticated_(identity.has_value()) {
+  if (identity) {
+    user_id_ = std::move(identity->user_id);
+    token_expires_ = identity->expires;
+    permissions_ = std::move(identity->permissions);
+  }
+}
+
+ClientSession::~ClientSession() { on_closed(); }
+
+void ClientSession::on_open() {
+  open_ = true;
+  if (!authenticated_) auth_deadline_ = Clock::now() + context().config.auth_timeout;
+  context().registry.add(user_id_);
+  context().log.debug("connection {} open (user '{}'{})", id(), user_id_,
+                      authenticated_ ? "" : ", awaiting auth");
+  // `connect` is the first message on every connection (docs/protocol.md; clients rely
+  // on it): nothing the client sends is read, so nothing is answered, before it is out.
+  // In cluster mode it waits for the broker to deliver to the user from every node;
+  // with no read pending meanwhile, this callback keeps the connection alive.
+  const auto connect_then_read = [keep_alive = transport_.lifetime().lock()](ClientSession& self) {
+    self.reply(encode_connect(std::to_string(self.id()), self.user_id_));
+    self.transport_.start_reading();
+  };
+  // An unauthenticated connection (JWT mode, no token yet) joins the hub only once it
+  // authenticates, so not even a broadcast reaches it before then.
+  if (authenticated_) {
+    join_hub(connect_then_read);
+  } else {
+    connect_then_read(*this);
+  }
+}
+
+void ClientSession::on_closed() {
+  if (!open_) return;
+  open_ = false;
+  for (auto& key : services_.hub.remove(*this)) context().broker.interest_lost(key.channel, key.name);
+  context().registry.remove(user_id_);
+}
+
+void ClientSession::join_hub(Then then) {
+  const bool first_of_user = services_.hub.add(*this, user_id_);
+  if (user_id_.empty()) {
+    then(*this);  // anonymous (development mode): no user key to wait for
+  } else {
+    after_broker(Channel::user, user_id_, first_of_user, std::move(then));
+  }
+}
+
+void ClientSession::after_broker(Channel channel, const std::string& key, bool key_appeared, Then then) {
+  auto& broker = context().broker;
+  if (key_appeared) {
+    broker.interest_gained(channel, key, on_worker(std::move(then)));
+  } else {
+    broker.when_ready(channel, key, on_worker(std::move(then)));
+  }
+}
+
+std::function<void()> ClientSession::on_worker(Then fn) {
+  return [alive = transport_.lifetime(), self = this, executor = services_.io_context.get_executor(),
+          fn = std::move(fn)] {
+    // Runs inline when the answer comes on this worker (standalone), else is posted.
+    boost::asio::dispatch(executor, [alive, self, fn] {
+      if (auto owner = alive.lock(); owner && self->open_) fn(*self);
+    });
+  };
+}
+
+void ClientSession::on_message(std::string_view message, bool text, Clock::time_point now) {
+  if (!text) {
+    reply(encode_error(ErrorCode::unsupported_data, "binary frames are not supported; send JSON text", {}));
+    transport_.close(close_code::unsupported_data);
+    return;
+  }
+  auto parsed = services_.parser.parse_client_message(message);
+  // Every message counts against the rate, malformed ones too; a goodbye is never refused.
+  if (auto* err = std::get_if<ProtocolError>(&parsed)) {
+    if (within_rate(err->id, now)) reply(encode_error(err->code, err->message, err->id));
+  } else if (auto& client_message = std::get<ClientMessage>(parsed);
+             client_message.type == MessageType::disconnect || within_rate(client_message.id, now)) {
+    handle(client_message, now);
+  }
+}
+
+bool ClientSession::within_rate(std::string_view request_id, Clock::time_point now) {
+  if (inbound_.take(now)) {
+    refused_in_row_ = 0;
+    return true;
+  }
+  const auto& config = context().config;
+  if (++refused_in_row_ >= config.ws_message_burst) {
+    context().log.info("connection {} (user '{}'): {} messages over WS_MESSAGE_RATE in a row; closing", id(),
+                       user_id_, refused_in_row_);
+    reply(
+        encode_error(ErrorCode::rate_limited, "too many messages over WS_MESSAGE_RATE; closing", request_id));
+    transport_.close(close_code::rate_limited);
+    return false;
+  }
+  reply(encode_error(ErrorCode::rate_limited,
+                     "over WS_MESSAGE_RATE (" + std::to_string(config.ws_message_rate) +
+                         " messages/s): this message was refused; slow down",
+                     request_id));
+  return false;
+}
+
+void ClientSession::handle(ClientMessage& message, Clock::time_point /*now*/) {
+  if (!authenticated_ && message.type != MessageType::auth && message.type != MessageType::disconnect) {
+    reply(encode_error(ErrorCode::not_authenticated,
+                       R"(authenticate first: send {"type":"auth","token":"<JWT>"})", message.id));
+    return;
+  }
+  switch (message.type) {
+    case MessageType::subscribe: handle_subscribe(message); break;
+    case MessageType::unsubscribe:
+      leave_topic(message.topic);
+      reply(encode_ack(MessageType::unsubscribe, message.topic, message.id));
+      break;
+    case MessageType::sync: handle_sync(message); break;
+    case MessageType::auth: handle_auth(message); break;
+    case MessageType::disconnect: transport_.close(close_code::normal); break;
+    default: break;  // the parser admits no other type
+  }
+}
+
+void ClientSession::handle_sync(ClientMessage& message) {
+  if (!context().auth.may_publish(*permissions_, user_id_, message.topic)) {
+    reply(encode_error(ErrorCode::permission_denied, "not allowed to sync into this topic", message.id));
+    return;
+  }
+  if (context().node.durable(message.topic)) {
+    sync_durable(message);
+    return;
+  }
+  // Acked only on request (an id), so fire-and-forget syncs cost no reply; a failure to
+  // reach the other nodes is always reported.
+  auto ack = message.id.empty() ? std::string() : encode_ack(MessageType::sync, message.topic, message.id);
+  const auto status = context().node.publish_validated(Publication::Target::topic, std::move(message.topic),
+                                                       message.data, id());
+  if (status == PublishStatus::broker_unavailable) {
+    reply(encode_error(ErrorCode::broker_unavailable,
+                       "delivered on this node only: the broker to other nodes is unavailable", message.id));
+  } else if (!ack.empty()) {
+    reply(ack);
+  }
+}
+
+void ClientSession::sync_durable(ClientMessage& message) {
+  auto ack = message.id.empty() ? std::string() : encode_ack(MessageType::sync, message.topic, message.id);
+  context().node.publish_durable(
+      message.topic, message.data, id(), {},
+      [alive = transport_.lifetime(), self = this, executor = services_.io_context.get_executor(),
+       ack = std::move(ack), request_id = message.id](const Stored& stored) {
+        boost::asio::dispatch(executor, [alive, self, ack, request_id, ok = stored.ok] {
+          if (auto owner = alive.lock(); !owner || !self->open_) return;
+          if (!ok) {
+            self->reply(encode_error(
+                ErrorCode::broker_unavailable,
+                "not stored: the history (JetStream) is unreachable; nothing was published", request_id));
+          } else if (!ack.empty()) {
+            self->reply(ack);
+          }
+        });
+      });
+}
+
+void ClientSession::handle_subscribe(const ClientMessage& message) {
+  if (!context().auth.may_subscribe(*permissions_, user_id_, message.topic)) {
+    reply(encode_error(ErrorCode::permission_denied, "not allowed to subscribe to this topic", message.id));
+    return;
+  }
+  auto& hub = services_.hub;
+  const auto max = context().config.max_subscriptions_per_connection;
+  if (max != 0 && hub.subscription_count(*this) >= max && !hub.subscribed(*this, message.topic)) {
+    reply(encode_error(ErrorCode::too_many_subscriptions,
+                       "MAX_SUBSCRIPTIONS_PER_CONNECTION (" + std::to_string(max) +
+                           ") reached: unsubscribe from a topic first",
+                       message.id));
+    return;
+  }
+  if (seam_.recovering(message.topic)) {
+    reply(encode_error(ErrorCode::invalid_message,
+                       "a subscribe to this topic is still being answered: wait for its ack", message.id));
+    return;
+  }
+  // On a durable topic, live messages wait from the moment the subscription exists until
+  // the history has answered (acknowledge_subscribe): the replay goes first.
+  if (context().node.durable(message.topic)) seam_.begin(message.topic);
+  // Acked once the broker delivers the topic from every node (at once standalone).
+  const bool appeared = hub.subscribe(*this, message.topic) == IndexChange::key_appeared;
+  after_broker(Channel::topic, message.topic, appeared,
+               [topic = message.topic, id = message.id, since = message.since](ClientSession& self) {
+                 self.acknowledge_subscribe(topic, id, since);
+               });
+}
+
+void ClientSession::acknowledge_subscribe(const std::string& topic, const std::string& request_id,
+                                          const std::optional<StreamPosition>& since) {
+  auto* history = context().node.history();
+  if (history == nullptr || !history->durable(topic)) {
+    // Nothing to recover from: a "since" is answered recovered:false.
+    reply(encode_subscribe_ack(topic, request_id, nullptr, since ? std::optional(false) : std::nullopt));
+    return;
+  }
+  // The subscription is already in the hub (and live messages held since): messages up
+  // to the position the history answers with are in the replay (or were before `since`),
+  // later ones come live.
+  if (!seam_.recovering(topic)) return;  // unsubscribed meanwhile
+  history->recover(
+      topic, since,
+      [alive = transport_.lifetime(), self = this, executor = services_.io_context.get_executor(), topic,
+       request_id, asked_since = since.has_value()](Recovery recovery) {
+        // Inline when the history answers on this worker (standalone), else posted.
+        boost::asio::dispatch(executor, [alive, self, topic, request_id, asked_since,
+                                         recovery = std::move(recovery)]() mutable {
+          if (auto owner = alive.lock(); owner && self->open_) {
+            self->finish_recovery(topic, request_id, asked_since, std::move(recovery));
+          }
+        });
+      });
+}
+
+void ClientSession::finish_recovery(const std::string& topic, const std::string& request_id, bool asked_since,
+                                    Recovery recovery) {
+  if (!seam_.recovering(topic)) return;  // unsubscribed meanwhile
+  if (!recovery.available) {
+    // No position to promise live delivery from: not subscribed, and the client is told
+    // so (it may subscribe again), rather than acknowledged and then skipped.
+    leave_topic(topic);
+    reply(encode_error(ErrorCode::broker_unavailable,
+                       "not subscribed: the history (JetStream) did not answer in time; subscribe again",
+                       request_id));
+    return;
+  }
+  reply(encode_subscribe_ack(topic, request_id, &recovery.position,
+                             asked_since ? std::optional(recovery.recovered) : std::nullopt));
+  // The replay and the messages held meanwhile may go over WS_MAX_QUEUE_BYTES (a client
+  // back after a long absence); what comes after them may not.
+  std::size_t replay_bytes = seam_.held_bytes(topic);
+  for (const auto& frame : recovery.frames) replay_bytes += frame->size();
+  transport_.allow_over_bound(replay_bytes);
+  for (const auto& frame : recovery.frames) deliver(frame);
+  for (const auto& frame : seam_.finish(topic, recovery.position)) deliver(frame);
+}
+
+void ClientSession::deliver_offset(const Publication& publication) {
+  switch (seam_.admit(publication)) {
+    case RecoverySeam::Live::deliver: deliver(publication.frame); return;
+    case RecoverySeam::Live::repeat: return;
+    case RecoverySeam::Live::held:
+      // Held messages count against the queue's bound like queued ones.
+      if (!transport_.has_room(seam_.held_bytes(publication.key))) {
+        seam_.forget(publication.key);
+        if (!transport_.closing() && open_) cut_slow_consumer();
+      }
+      return;
+  }
+}
+
+void ClientSession::leave_topic(const std::string& topic) {
+  seam_.forget(topic);
+  if (services_.hub.unsubscribe(*this, topic) == IndexChange::key_vanished) {
+    context().broker.interest_lost(Channel::topic, topic);
+  }
+}
+
+void ClientSession::drop_forbidden_subscriptions() {
+  for (const auto& topic : services_.hub.topics_of(*this)) {
+    if (context().auth.may_subscribe(*permissions_, user_id_, topic)) continue;
+    leave_topic(topic);
+    reply(encode_ack(MessageType::unsubscribe, topic, {}));
+  }
+}
+
+void ClientSession::handle_auth(const ClientMessage& message) {
+  auto result = context().auth.identify_token(message.token, std::chrono::system_clock::now());
+  if (auto* err = std::get_if<AuthError>(&result)) {
+    context().log.debug("connection {}: auth refused: {}", id(), err->message);
+    reply(encode_error(err->code, err->message, message.id));
+    return;
+  }
+  auto& identity = std::get<Identity>(result);
+  if (authenticated_ && identity.user_id != user_id_) {
+    // Subscriptions were granted to the current user; a connection never changes hands.
+    reply(
+        encode_error(ErrorCode::auth_failed, "token is for another user; open a new connection", message.id));
+    return;
+  }
+  token_expires_ = identity.expires;
+  // A refreshed token's permissions apply from now on, also to what it subscribed before.
+  permissions_ = std::move(identity.permissions);
+  auto auth_ok = [id = message.id](ClientSession& self) { self.reply(encode_auth_ok(self.user_id_, id)); };
+  if (authenticated_) {
+    drop_forbidden_subscriptions();
+    auth_ok(*this);  // a refreshed token for the same user
+    return;
+  }
+  if (!ticket_.assign_user(identity.user_id)) {
+    reply(encode_error(ErrorCode::too_many_connections, "MAX_CONNECTIONS_PER_USER reached for this user",
+                       message.id));
+    transport_.close(close_code::too_many_connections);
+    return;
+  }
+  context().registry.change_user(user_id_, identity.user_id);
+  user_id_ = std::move(identity.user_id);
+  authenticated_ = true;
+  context().log.debug("connection {} authenticated as '{}'", id(), user_id_);
+  join_hub(std::move(auth_ok));
+}
+
+void ClientSession::deliver(const Frame& frame) {
+  if (!transport_.send(frame)) cut_slow_consumer();
+}
+
+void ClientSession::on_overflow() { cut_slow_consumer(); }
+
+void ClientSession::cut_slow_consumer() {
+  if (transport_.closing()) return;
+  context().log.info("connection {} (user '{}'): slow consumer, {} bytes queued; closing", id(), user_id_,
+                     transport_.queued_bytes());
+  // Only what is being written is kept; the client is told why, then the close follows.
+  transport_.cut(make_text_frame(encode_error(ErrorCode::slow_consumer,
+                                              "connection could not keep up with its messages", {})),
+                 close_code::slow_consumer);
+}
+
+void ClientSession::reply(std::string_view text) { deliver(make_text_frame(text)); }
+
+void ClientSession::on_tick(Clock::time_point now, std::chrono::system_clock::time_point wall) {
+  if (!authenticated_ && now >= auth_deadline_) {
+    reply(encode_error(ErrorCode::not_authenticated, "no auth message within AUTH_TIMEOUT", {}));
+    transport_.close(close_code::auth_timeout);
+    return;
+  }
+  if (token_expires_ && wall >= *token_expires_) {
+    reply(
+        encode_error(ErrorCode::token_expired, "token expired; send auth with a fresh token before exp", {}));
+    transport_.close(close_code::token_expired);
+  }
+}
+
+void ClientSession::on_shutdown() {
+  if (transport_.closing()) return;
+  reply(encode_disconnect("shutdown", true));
+  transport_.close(close_code::going_away);
+}
+
+}  // namespace natsync

@@ -289,24 +289,18 @@ void NatsBroker::deliver(Interest& interest, natsMsg* message) {
     log_.warn("NATS: dropped a message on {} whose body is not one JSON value", natsMsg_GetSubject(message));
     return;
   }
-  auto publication = std::make_shared<Publication>();
   switch (interest.kind) {
     case Kind::topic:
-      publication->target = Publication::Target::topic;
-      publication->key = interest.key;
-      publication->frame = make_topic_data_frame(interest.key, body);
+      hub_.dispatch(make_publication(Publication::Target::topic, interest.key,
+                                     make_topic_data_frame(interest.key, body)));
       break;
     case Kind::user:
-      publication->target = Publication::Target::user;
-      publication->key = interest.key;
-      publication->frame = make_direct_data_frame(body);
+      hub_.dispatch(make_publication(Publication::Target::user, interest.key, make_direct_data_frame(body)));
       break;
     default:
-      publication->target = Publication::Target::all;
-      publication->frame = make_direct_data_frame(body);
+      hub_.dispatch(make_publication(Publication::Target::all, {}, make_direct_data_frame(body)));
       break;
   }
-  hub_.dispatch(publication);
 }
 
 void NatsBroker::record_heartbeat(std::string_view body) {

@@ -112,198 +112,216 @@ std::optional<LogLevel> parse_log_level(std::string_view text) {
   return std::nullopt;
 }
 
-ConfigOutcome load_config(int argc, const char* const* argv) {
-  Config config;
-  RawSettings raw;
-  CLI::App app{"natsync: real-time data sync server (WebSocket + REST)", "natsync"};
-  app.get_formatter()->column_width(34);
+namespace {
 
-  const auto add = [&app](const std::string& flag, std::string& target, const std::string& env,
-                          const std::string& help) {
-    app.add_option(flag, target, help)->envname(env)->capture_default_str();
+// One setting: its flag, its environment variable, its help, where CLI11 writes its text,
+// and what that text becomes (text settings are used as they are; the others are
+// converted and range-checked by convert(), or by check_settings()).
+struct Setting {
+  const char* flag;
+  const char* env;
+  const char* help;
+  std::string* text;
+  std::size_t* size = nullptr;  // a whole number, at least `min`
+  std::size_t min = 0;
+  Duration* duration = nullptr;  // a Go duration from 0s to `max`
+  Duration max{};
+  const char* max_text = nullptr;
+};
+
+Setting text_setting(const char* flag, const char* env, const char* help, std::string& target) {
+  return Setting{flag, env, help, &target};
+}
+
+Setting size_setting(const char* flag, const char* env, const char* help, std::string& text,
+                     std::size_t& target, std::size_t min) {
+  return Setting{flag, env, help, &text, &target, min};
+}
+
+// Upper bounds keep every deadline computed from these far from clock overflow.
+Setting duration_setting(const char* flag, const char* env, const char* help, std::string& text,
+                         Duration& target, Duration max, const char* max_text) {
+  return Setting{flag, env, help, &text, nullptr, 0, &target, max, max_text};
+}
+
+// Every setting (--help lists them in this order).
+std::vector<Setting> settings_of(Config& config, RawSettings& raw) {
+  using std::chrono::hours;
+  return {
+      text_setting("--listen-addr", "LISTEN_ADDR", "host:port to listen on (default 0.0.0.0:8080)",
+                   raw.listen_addr),
+      text_setting("--port", "PORT", "port alone, used when LISTEN_ADDR is not set", raw.port),
+      text_setting("--jwt-secret", "JWT_SECRET",
+                   "HS256 secret; unset = development mode (?user_id= is trusted)", config.jwt_secret),
+      text_setting("--jwt-public-key-file", "JWT_PUBLIC_KEY_FILE",
+                   "PEM public key for RS256 (RSA) or ES256 (EC P-256) tokens", config.jwt_public_key_file),
+      text_setting("--jwt-audience", "JWT_AUDIENCE", "when set, tokens' aud must include it",
+                   config.jwt_audience),
+      text_setting("--jwt-issuer", "JWT_ISSUER", "when set, tokens' iss must equal it", config.jwt_issuer),
+      text_setting("--admin-role", "ADMIN_ROLE",
+                   "a token whose role/roles claim holds this may use the REST API", config.admin_role),
+      text_setting("--default-subscribe-topics", "DEFAULT_SUBSCRIBE_TOPICS",
+                   "patterns a connection without a topics claim may subscribe to (> = all)",
+                   config.default_subscribe_topics),
+      text_setting("--default-publish-topics", "DEFAULT_PUBLISH_TOPICS",
+                   "patterns a connection without a topics claim may sync into (> = all)",
+                   config.default_publish_topics),
+      text_setting("--personal-topic-prefix", "PERSONAL_TOPIC_PREFIX",
+                   "PREFIX.<user>... topics are reachable by that user only; empty = off",
+                   config.personal_topic_prefix),
+      text_setting("--tls-cert-file", "TLS_CERT_FILE",
+                   "PEM certificate chain: serve https:// and wss:// (with TLS_KEY_FILE)",
+                   config.tls_cert_file),
+      text_setting("--tls-key-file", "TLS_KEY_FILE", "PEM private key of TLS_CERT_FILE", config.tls_key_file),
+      text_setting("--api-key", "SYNC_API_KEY", "key required by REST publish/broadcast; unset = open",
+                   config.api_key),
+      size_setting("--ws-read-buffer-size", "WS_READ_BUFFER_SIZE",
+                   "read buffer a connection keeps between messages, bytes", raw.ws_read_buffer_size,
+                   config.ws_read_buffer_size, 0),
+      size_setting("--ws-write-buffer-size", "WS_WRITE_BUFFER_SIZE",
+                   "frame write buffer per connection, bytes", raw.ws_write_buffer_size,
+                   config.ws_write_buffer_size, 8),
+      duration_setting("--ws-ping-interval", "WS_PING_INTERVAL", "ping period (Go duration)",
+                       raw.ws_ping_interval, config.ws_ping_interval, hours(24), "24h"),
+      duration_setting("--ws-pong-wait", "WS_PONG_WAIT", "close a peer silent this long (Go duration)",
+                       raw.ws_pong_wait, config.ws_pong_wait, hours(24), "24h"),
+      size_setting("--ws-max-message-size", "WS_MAX_MESSAGE_SIZE",
+                   "largest client message, bytes (close 1009 above)", raw.ws_max_message_size,
+                   config.ws_max_message_size, 16),
+      size_setting("--ws-max-queue-bytes", "WS_MAX_QUEUE_BYTES",
+                   "outbound bytes queued per connection before slow_consumer", raw.ws_max_queue_bytes,
+                   config.ws_max_queue_bytes, 1024),
+      text_setting("--allowed-origins", "ALLOWED_ORIGINS", "comma list of allowed Origin values; empty = any",
+                   raw.allowed_origins),
+      text_setting("--log-level", "LOG_LEVEL", "debug|info|warn|error", raw.log_level),
+      text_setting("--worker-threads", "WORKER_THREADS", "I/O threads; 0 = one per core", raw.worker_threads),
+      text_setting("--nats-url", "NATS_URL",
+                   "comma list of NATS servers (nats://host:4222,...); set = multi-node mode", raw.nats_url),
+      text_setting("--nats-subject-prefix", "NATS_SUBJECT_PREFIX",
+                   "first subject tokens of everything natsync sends on NATS", config.nats_subject_prefix),
+      size_setting("--nats-reconnect-buffer", "NATS_RECONNECT_BUFFER",
+                   "bytes of publishes buffered while NATS is unreachable (then 503)",
+                   raw.nats_reconnect_buffer, config.nats_reconnect_buffer, 1024),
+      text_setting("--node-id", "NODE_ID", "this node's id in the cluster (default: host-random)",
+                   config.node_id),
+      size_setting("--http-max-body-size", "HTTP_MAX_BODY_SIZE",
+                   "largest REST request body, bytes (413 above)", raw.http_max_body_size,
+                   config.http_max_body_size, 16),
+      duration_setting("--auth-timeout", "AUTH_TIMEOUT",
+                       "time an unauthenticated connection gets to send auth", raw.auth_timeout,
+                       config.auth_timeout, hours(24), "24h"),
+      duration_setting("--jwt-leeway", "JWT_LEEWAY", "clock skew allowed on exp/nbf", raw.jwt_leeway,
+                       config.jwt_leeway, hours(1), "1h"),
+      size_setting("--max-connections", "MAX_CONNECTIONS",
+                   "WebSocket connections per node (503 above); 0 = no limit", raw.max_connections,
+                   config.max_connections, 0),
+      size_setting("--max-connections-per-ip", "MAX_CONNECTIONS_PER_IP",
+                   "WebSocket connections per source IP (429 above); 0 = no limit",
+                   raw.max_connections_per_ip, config.max_connections_per_ip, 0),
+      size_setting("--max-connections-per-user", "MAX_CONNECTIONS_PER_USER",
+                   "WebSocket connections per user id (429 above); 0 = no limit",
+                   raw.max_connections_per_user, config.max_connections_per_user, 0),
+      size_setting("--connection-rate-per-ip", "CONNECTION_RATE_PER_IP",
+                   "new WebSocket connections a second from one IP (429 above); 0 = off",
+                   raw.connection_rate_per_ip, config.connection_rate_per_ip, 0),
+      size_setting("--max-subscriptions-per-connection", "MAX_SUBSCRIPTIONS_PER_CONNECTION",
+                   "topics one connection may subscribe to; 0 = no limit",
+                   raw.max_subscriptions_per_connection, config.max_subscriptions_per_connection, 0),
+      size_setting("--max-topic-length", "MAX_TOPIC_LENGTH", "longest topic name, bytes (1-256)",
+                   raw.max_topic_length, config.max_topic_length, 1),
+      size_setting("--ws-message-rate", "WS_MESSAGE_RATE",
+                   "messages a second one connection may send; 0 = off", raw.ws_message_rate,
+                   config.ws_message_rate, 0),
+      size_setting("--ws-message-burst", "WS_MESSAGE_BURST",
+                   "messages one connection may send at once over the rate", raw.ws_message_burst,
+                   config.ws_message_burst, 1),
+      text_setting("--ws-compression", "WS_COMPRESSION",
+                   "on|off: offer permessage-deflate (costs memory per compressing connection)",
+                   raw.ws_compression),
+      text_setting("--ws-echo-path", "WS_ECHO_PATH",
+                   "testing aid: path of a WebSocket echo endpoint (e.g. /ws/echo); unset = off",
+                   config.ws_echo_path),
+      duration_setting("--shutdown-timeout", "SHUTDOWN_TIMEOUT",
+                       "longest graceful shutdown before connections are cut", raw.shutdown_timeout,
+                       config.shutdown_timeout, hours(1), "1h"),
+      text_setting("--durable-topics", "DURABLE_TOPICS",
+                   "comma list of topic patterns that keep a history clients can recover from; empty = none",
+                   config.durable_topics),
+      size_setting("--history-size", "HISTORY_SIZE", "messages kept per durable topic", raw.history_size,
+                   config.history_size, 1),
+      duration_setting("--history-ttl", "HISTORY_TTL",
+                       "longest a durable topic keeps a message (Go duration)", raw.history_ttl,
+                       config.history_ttl, hours(24 * 30), "720h"),
+      size_setting("--history-replicas", "HISTORY_REPLICAS",
+                   "with NATS_URL: replicas of the JetStream stream that holds the history (1-5)",
+                   raw.history_replicas, config.history_replicas, 1),
   };
-  add("--listen-addr", raw.listen_addr, "LISTEN_ADDR", "host:port to listen on (default 0.0.0.0:8080)");
-  add("--port", raw.port, "PORT", "port alone, used when LISTEN_ADDR is not set");
-  add("--jwt-secret", config.jwt_secret, "JWT_SECRET",
-      "HS256 secret; unset = development mode (?user_id= is trusted)");
-  add("--jwt-public-key-file", config.jwt_public_key_file, "JWT_PUBLIC_KEY_FILE",
-      "PEM public key for RS256 (RSA) or ES256 (EC P-256) tokens");
-  add("--jwt-audience", config.jwt_audience, "JWT_AUDIENCE", "when set, tokens' aud must include it");
-  add("--jwt-issuer", config.jwt_issuer, "JWT_ISSUER", "when set, tokens' iss must equal it");
-  add("--admin-role", config.admin_role, "ADMIN_ROLE",
-      "a token whose role/roles claim holds this may use the REST API");
-  add("--default-subscribe-topics", config.default_subscribe_topics, "DEFAULT_SUBSCRIBE_TOPICS",
-      "patterns a connection without a topics claim may subscribe to (> = all)");
-  add("--default-publish-topics", config.default_publish_topics, "DEFAULT_PUBLISH_TOPICS",
-      "patterns a connection without a topics claim may sync into (> = all)");
-  add("--personal-topic-prefix", config.personal_topic_prefix, "PERSONAL_TOPIC_PREFIX",
-      "PREFIX.<user>... topics are reachable by that user only; empty = off");
-  add("--tls-cert-file", config.tls_cert_file, "TLS_CERT_FILE",
-      "PEM certificate chain: serve https:// and wss:// (with TLS_KEY_FILE)");
-  add("--tls-key-file", config.tls_key_file, "TLS_KEY_FILE", "PEM private key of TLS_CERT_FILE");
-  add("--api-key", config.api_key, "SYNC_API_KEY", "key required by REST publish/broadcast; unset = open");
-  add("--ws-read-buffer-size", raw.ws_read_buffer_size, "WS_READ_BUFFER_SIZE",
-      "read buffer a connection keeps between messages, bytes");
-  add("--ws-write-buffer-size", raw.ws_write_buffer_size, "WS_WRITE_BUFFER_SIZE",
-      "frame write buffer per connection, bytes");
-  add("--ws-ping-interval", raw.ws_ping_interval, "WS_PING_INTERVAL", "ping period (Go duration)");
-  add("--ws-pong-wait", raw.ws_pong_wait, "WS_PONG_WAIT", "close a peer silent this long (Go duration)");
-  add("--ws-max-message-size", raw.ws_max_message_size, "WS_MAX_MESSAGE_SIZE",
-      "largest client message, bytes (close 1009 above)");
-  add("--ws-max-queue-bytes", raw.ws_max_queue_bytes, "WS_MAX_QUEUE_BYTES",
-      "outbound bytes queued per connection before slow_consumer");
-  add("--allowed-origins", raw.allowed_origins, "ALLOWED_ORIGINS",
-      "comma list of allowed Origin values; empty = any");
-  add("--log-level", raw.log_level, "LOG_LEVEL", "debug|info|warn|error");
-  add("--worker-threads", raw.worker_threads, "WORKER_THREADS", "I/O threads; 0 = one per core");
-  add("--nats-url", raw.nats_url, "NATS_URL",
-      "comma list of NATS servers (nats://host:4222,...); set = multi-node mode");
-  add("--nats-subject-prefix", config.nats_subject_prefix, "NATS_SUBJECT_PREFIX",
-      "first subject tokens of everything natsync sends on NATS");
-  add("--nats-reconnect-buffer", raw.nats_reconnect_buffer, "NATS_RECONNECT_BUFFER",
-      "bytes of publishes buffered while NATS is unreachable (then 503)");
-  add("--node-id", config.node_id, "NODE_ID", "this node's id in the cluster (default: host-random)");
-  add("--http-max-body-size", raw.http_max_body_size, "HTTP_MAX_BODY_SIZE",
-      "largest REST request body, bytes (413 above)");
-  add("--auth-timeout", raw.auth_timeout, "AUTH_TIMEOUT",
-      "time an unauthenticated connection gets to send auth");
-  add("--jwt-leeway", raw.jwt_leeway, "JWT_LEEWAY", "clock skew allowed on exp/nbf");
-  add("--max-connections", raw.max_connections, "MAX_CONNECTIONS",
-      "WebSocket connections per node (503 above); 0 = no limit");
-  add("--max-connections-per-ip", raw.max_connections_per_ip, "MAX_CONNECTIONS_PER_IP",
-      "WebSocket connections per source IP (429 above); 0 = no limit");
-  add("--max-connections-per-user", raw.max_connections_per_user, "MAX_CONNECTIONS_PER_USER",
-      "WebSocket connections per user id (429 above); 0 = no limit");
-  add("--connection-rate-per-ip", raw.connection_rate_per_ip, "CONNECTION_RATE_PER_IP",
-      "new WebSocket connections a second from one IP (429 above); 0 = off");
-  add("--max-subscriptions-per-connection", raw.max_subscriptions_per_connection,
-      "MAX_SUBSCRIPTIONS_PER_CONNECTION", "topics one connection may subscribe to; 0 = no limit");
-  add("--max-topic-length", raw.max_topic_length, "MAX_TOPIC_LENGTH", "longest topic name, bytes (1-256)");
-  add("--ws-message-rate", raw.ws_message_rate, "WS_MESSAGE_RATE",
-      "messages a second one connection may send; 0 = off");
-  add("--ws-message-burst", raw.ws_message_burst, "WS_MESSAGE_BURST",
-      "messages one connection may send at once over the rate");
-  add("--ws-compression", raw.ws_compression, "WS_COMPRESSION",
-      "on|off: offer permessage-deflate (costs memory per compressing connection)");
-  add("--ws-echo-path", config.ws_echo_path, "WS_ECHO_PATH",
-      "testing aid: path of a WebSocket echo endpoint (e.g. /ws/echo); unset = off");
-  add("--shutdown-timeout", raw.shutdown_timeout, "SHUTDOWN_TIMEOUT",
-      "longest graceful shutdown before connections are cut");
-  add("--durable-topics", config.durable_topics, "DURABLE_TOPICS",
-      "comma list of topic patterns that keep a history clients can recover from; empty = none");
-  add("--history-size", raw.history_size, "HISTORY_SIZE", "messages kept per durable topic");
-  add("--history-ttl", raw.history_ttl, "HISTORY_TTL",
-      "longest a durable topic keeps a message (Go duration)");
-  add("--history-replicas", raw.history_replicas, "HISTORY_REPLICAS",
-      "with NATS_URL: replicas of the JetStream stream that holds the history (1-5)");
+}
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    return {std::nullopt, 0, app.help()};
-  } catch (const CLI::ParseError& e) {
-    return {std::nullopt, 2, std::string("natsync: ") + e.what()};
+// The numbers and durations of `settings`: empty, or the first error.
+std::string convert(const std::vector<Setting>& settings) {
+  for (const auto& setting : settings) {
+    const auto& text = *setting.text;
+    if (setting.size != nullptr) {
+      auto value = parse_size(text);
+      if (!value || *value < setting.min) {
+        return std::string(setting.env) + " '" + text +
+               "' must be a whole number of bytes >= " + std::to_string(setting.min);
+      }
+      *setting.size = *value;
+    } else if (setting.duration != nullptr) {
+      auto value = parse_duration(text);
+      if (!value)
+        return std::string(setting.env) + " '" + text + "' is not a duration (examples: 500ms, 54s, 2m)";
+      if (*value < Duration::zero() || *value > setting.max) {
+        return std::string(setting.env) + " '" + text + "' must be between 0s and " + setting.max_text;
+      }
+      *setting.duration = *value;
+    }
   }
+  return {};
+}
 
-  const auto fail = [](const std::string& what) {
-    return ConfigOutcome{std::nullopt, 2, "natsync: invalid configuration: " + what};
-  };
+std::string apply_listen_address(Config& config, const RawSettings& raw) {
   if (!raw.listen_addr.empty()) {
     auto address = parse_listen_address(raw.listen_addr);
-    if (!address) return fail("LISTEN_ADDR '" + raw.listen_addr + "' is not host:port");
+    if (!address) return std::string("LISTEN_ADDR '" + raw.listen_addr + "' is not host:port");
     config.listen = *address;
   } else if (!raw.port.empty()) {
     auto port = parse_size(raw.port);
-    if (!port || *port > 65535) return fail("PORT '" + raw.port + "' is not a port number");
+    if (!port || *port > 65535) return std::string("PORT '" + raw.port + "' is not a port number");
     config.listen.port = static_cast<std::uint16_t>(*port);
   }
 
-  struct SizeSetting {
-    const char* name;
-    const std::string& text;
-    std::size_t& target;
-    std::size_t min;
-  };
-  const SizeSetting sizes[] = {
-      {"WS_READ_BUFFER_SIZE", raw.ws_read_buffer_size, config.ws_read_buffer_size, 0},
-      {"WS_WRITE_BUFFER_SIZE", raw.ws_write_buffer_size, config.ws_write_buffer_size, 8},
-      {"WS_MAX_MESSAGE_SIZE", raw.ws_max_message_size, config.ws_max_message_size, 16},
-      {"WS_MAX_QUEUE_BYTES", raw.ws_max_queue_bytes, config.ws_max_queue_bytes, 1024},
-      {"HTTP_MAX_BODY_SIZE", raw.http_max_body_size, config.http_max_body_size, 16},
-      {"NATS_RECONNECT_BUFFER", raw.nats_reconnect_buffer, config.nats_reconnect_buffer, 1024},
-      {"MAX_CONNECTIONS", raw.max_connections, config.max_connections, 0},
-      {"MAX_CONNECTIONS_PER_IP", raw.max_connections_per_ip, config.max_connections_per_ip, 0},
-      {"MAX_CONNECTIONS_PER_USER", raw.max_connections_per_user, config.max_connections_per_user, 0},
-      {"CONNECTION_RATE_PER_IP", raw.connection_rate_per_ip, config.connection_rate_per_ip, 0},
-      {"MAX_SUBSCRIPTIONS_PER_CONNECTION", raw.max_subscriptions_per_connection,
-       config.max_subscriptions_per_connection, 0},
-      {"MAX_TOPIC_LENGTH", raw.max_topic_length, config.max_topic_length, 1},
-      {"WS_MESSAGE_RATE", raw.ws_message_rate, config.ws_message_rate, 0},
-      {"WS_MESSAGE_BURST", raw.ws_message_burst, config.ws_message_burst, 1},
-      {"HISTORY_SIZE", raw.history_size, config.history_size, 1},
-      {"HISTORY_REPLICAS", raw.history_replicas, config.history_replicas, 1},
-  };
-  for (const auto& setting : sizes) {
-    auto value = parse_size(setting.text);
-    if (!value || *value < setting.min) {
-      return fail(std::string(setting.name) + " '" + setting.text +
-                  "' must be a whole number of bytes >= " + std::to_string(setting.min));
-    }
-    setting.target = *value;
-  }
+  return {};
+}
 
-  // Upper bounds keep every deadline computed from these far from clock overflow.
-  struct DurationSetting {
-    const char* name;
-    const std::string& text;
-    Duration& target;
-    Duration max;
-    const char* max_text;
-  };
-  using std::chrono::hours;
-  const DurationSetting durations[] = {
-      {"WS_PING_INTERVAL", raw.ws_ping_interval, config.ws_ping_interval, hours(24), "24h"},
-      {"WS_PONG_WAIT", raw.ws_pong_wait, config.ws_pong_wait, hours(24), "24h"},
-      {"AUTH_TIMEOUT", raw.auth_timeout, config.auth_timeout, hours(24), "24h"},
-      {"JWT_LEEWAY", raw.jwt_leeway, config.jwt_leeway, hours(1), "1h"},
-      {"SHUTDOWN_TIMEOUT", raw.shutdown_timeout, config.shutdown_timeout, hours(1), "1h"},
-      {"HISTORY_TTL", raw.history_ttl, config.history_ttl, hours(24 * 30), "720h"},
-  };
-  for (const auto& setting : durations) {
-    auto value = parse_duration(setting.text);
-    if (!value) {
-      return fail(std::string(setting.name) + " '" + setting.text +
-                  "' is not a duration (examples: 500ms, 54s, 2m)");
-    }
-    if (*value < Duration::zero() || *value > setting.max) {
-      return fail(std::string(setting.name) + " '" + setting.text + "' must be between 0s and " +
-                  setting.max_text);
-    }
-    setting.target = *value;
-  }
-  if (config.auth_timeout <= Duration::zero()) return fail("AUTH_TIMEOUT must be > 0");
-  if (config.history_ttl <= Duration::zero()) return fail("HISTORY_TTL must be > 0");
-  if (config.history_size > 1000000) return fail("HISTORY_SIZE must be at most 1000000");
-  if (config.history_replicas > 5) return fail("HISTORY_REPLICAS must be from 1 to 5 (JetStream's limit)");
-  if (config.ws_ping_interval <= Duration::zero()) return fail("WS_PING_INTERVAL must be > 0");
+// The rules between settings and the values with a syntax of their own.
+std::string check_settings(Config& config, const RawSettings& raw) {
+  if (config.auth_timeout <= Duration::zero()) return std::string("AUTH_TIMEOUT must be > 0");
+  if (config.history_ttl <= Duration::zero()) return std::string("HISTORY_TTL must be > 0");
+  if (config.history_size > 1000000) return std::string("HISTORY_SIZE must be at most 1000000");
+  if (config.history_replicas > 5)
+    return std::string("HISTORY_REPLICAS must be from 1 to 5 (JetStream's limit)");
+  if (config.ws_ping_interval <= Duration::zero()) return std::string("WS_PING_INTERVAL must be > 0");
   if (config.ws_pong_wait <= config.ws_ping_interval) {
-    return fail("WS_PONG_WAIT (" + raw.ws_pong_wait + ") must be longer than WS_PING_INTERVAL (" +
-                raw.ws_ping_interval + ")");
+    return std::string("WS_PONG_WAIT (" + raw.ws_pong_wait + ") must be longer than WS_PING_INTERVAL (" +
+                       raw.ws_ping_interval + ")");
   }
 
   if (raw.ws_compression == "on" || raw.ws_compression == "true" || raw.ws_compression == "1") {
     config.ws_compression = true;
   } else if (raw.ws_compression != "off" && raw.ws_compression != "false" && raw.ws_compression != "0") {
-    return fail("WS_COMPRESSION '" + raw.ws_compression + "' must be on or off");
+    return std::string("WS_COMPRESSION '" + raw.ws_compression + "' must be on or off");
   }
 
   auto level = parse_log_level(raw.log_level);
-  if (!level) return fail("LOG_LEVEL '" + raw.log_level + "' is not debug|info|warn|error");
+  if (!level) return std::string("LOG_LEVEL '" + raw.log_level + "' is not debug|info|warn|error");
   config.log_level = *level;
 
   auto threads = parse_size(raw.worker_threads);
   if (!threads || *threads > 1024) {
-    return fail("WORKER_THREADS '" + raw.worker_threads + "' must be 0..1024");
+    return std::string("WORKER_THREADS '" + raw.worker_threads + "' must be 0..1024");
   }
   config.worker_threads = static_cast<unsigned>(*threads);
   if (config.worker_threads == 0) config.worker_threads = std::max(1U, std::thread::hardware_concurrency());
@@ -313,47 +331,75 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
   config.nats_servers = split_list(raw.nats_url);
   for (const auto& server : config.nats_servers) {
     if (server.find("://") == std::string::npos && server.find(':') == std::string::npos) {
-      return fail("NATS_URL entry '" + server + "' is not a server address (nats://host:port)");
+      return std::string("NATS_URL entry '" + server + "' is not a server address (nats://host:port)");
     }
   }
   if (!SubjectMap::valid_prefix(config.nats_subject_prefix)) {
-    return fail("NATS_SUBJECT_PREFIX '" + config.nats_subject_prefix +
-                "' must be dot-separated tokens of [A-Za-z0-9_:-]");
+    return std::string("NATS_SUBJECT_PREFIX '" + config.nats_subject_prefix +
+                       "' must be dot-separated tokens of [A-Za-z0-9_:-]");
   }
   if (config.max_topic_length > kMaxTopicLength) {
-    return fail("MAX_TOPIC_LENGTH '" + raw.max_topic_length +
-                "' must be at most 256 (topics are NATS subjects)");
+    return std::string("MAX_TOPIC_LENGTH '" + raw.max_topic_length +
+                       "' must be at most 256 (topics are NATS subjects)");
   }
   if (config.ws_message_rate > 1000000 || config.ws_message_burst > 1000000 ||
       config.connection_rate_per_ip > 1000000) {
-    return fail("WS_MESSAGE_RATE, WS_MESSAGE_BURST and CONNECTION_RATE_PER_IP must be at most 1000000");
+    return std::string(
+        "WS_MESSAGE_RATE, WS_MESSAGE_BURST and CONNECTION_RATE_PER_IP must be at most 1000000");
   }
   if (config.nats_reconnect_buffer > std::size_t{1} << 30) {
-    return fail("NATS_RECONNECT_BUFFER must be at most 1 GiB");
+    return std::string("NATS_RECONNECT_BUFFER must be at most 1 GiB");
   }
   if (!config.ws_echo_path.empty() &&
       (config.ws_echo_path.front() != '/' || config.ws_echo_path == "/ws/sync")) {
-    return fail("WS_ECHO_PATH '" + config.ws_echo_path +
-                "' must be a path starting with / other than /ws/sync");
+    return std::string("WS_ECHO_PATH '" + config.ws_echo_path +
+                       "' must be a path starting with / other than /ws/sync");
   }
   for (const auto& [name, text] : {std::pair{"DEFAULT_SUBSCRIBE_TOPICS", &config.default_subscribe_topics},
                                    std::pair{"DEFAULT_PUBLISH_TOPICS", &config.default_publish_topics}}) {
     std::string error;
-    if (!TopicPattern::parse_list(split_list(*text), error)) return fail(std::string(name) + ": " + error);
+    if (!TopicPattern::parse_list(split_list(*text), error))
+      return std::string(std::string(name) + ": " + error);
   }
   if (!config.personal_topic_prefix.empty() && !is_valid_topic(config.personal_topic_prefix)) {
-    return fail("PERSONAL_TOPIC_PREFIX '" + config.personal_topic_prefix + "' is not a topic");
+    return std::string("PERSONAL_TOPIC_PREFIX '" + config.personal_topic_prefix + "' is not a topic");
   }
   {
     std::string error;
     if (!TopicPattern::parse_list(split_list(config.durable_topics), error))
-      return fail("DURABLE_TOPICS: " + error);
+      return std::string("DURABLE_TOPICS: " + error);
   }
   if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
-    return fail("TLS_CERT_FILE and TLS_KEY_FILE go together: set both (TLS) or neither (plain HTTP)");
+    return std::string("TLS_CERT_FILE and TLS_KEY_FILE go together: set both (TLS) or neither (plain HTTP)");
   }
+  return {};
+}
+
+}  // namespace
+
+ConfigOutcome load_config(int argc, const char* const* argv) {
+  Config config;
+  RawSettings raw;
+  CLI::App app{"natsync: real-time data sync server (WebSocket + REST)", "natsync"};
+  app.get_formatter()->column_width(34);
+  const auto settings = settings_of(config, raw);
+  for (const auto& setting : settings) {
+    app.add_option(setting.flag, *setting.text, setting.help)->envname(setting.env)->capture_default_str();
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    return {std::nullopt, 0, app.help()};
+  } catch (const CLI::ParseError& e) {
+    return {std::nullopt, 2, std::string("natsync: ") + e.what()};
+  }
+  auto error = apply_listen_address(config, raw);
+  if (error.empty()) error = convert(settings);
+  if (error.empty()) error = check_settings(config, raw);
+  if (!error.empty()) return {std::nullopt, 2, "natsync: invalid configuration: " + error};
   if (config.node_id.empty()) config.node_id = generate_node_id();
-  if (config.node_id.size() > 128) return fail("NODE_ID must be at most 128 bytes");
+  if (config.node_id.size() > 128)
+    return {std::nullopt, 2, "natsync: invalid configuration: NODE_ID must be at most 128 bytes"};
   return {std::move(config), 0, {}};
 }
 

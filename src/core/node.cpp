@@ -49,14 +49,12 @@ PublishStatus Node::publish_validated(Publication::Target target, std::string ke
                     });
     return refused_at_once->load() ? PublishStatus::broker_unavailable : PublishStatus::ok;
   }
-  auto publication = std::make_shared<Publication>();
-  publication->target = target;
-  publication->frame = target == Publication::Target::topic ? make_topic_data_frame(key, compact_json)
-                                                            : make_direct_data_frame(compact_json);
-  publication->key = std::move(key);
-  publication->exclude_connection = exclude_connection;
+  auto frame = target == Publication::Target::topic ? make_topic_data_frame(key, compact_json)
+                                                    : make_direct_data_frame(compact_json);
   const auto status =
-      broker_.publish(std::move(publication)) ? PublishStatus::ok : PublishStatus::broker_unavailable;
+      broker_.publish(make_publication(target, std::move(key), std::move(frame), exclude_connection))
+          ? PublishStatus::ok
+          : PublishStatus::broker_unavailable;
   if (done) done(status);
   return status;
 }

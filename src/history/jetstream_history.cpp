@@ -1,17 +1,12 @@
 #include "history/jetstream_history.hpp"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <boost/asio/post.hpp>
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <cstdio>
 #include <iterator>
 #include <stdexcept>
 #include <thread>
 
-#include "broker/nats_options.hpp"
 #include "protocol/server_message.hpp"
 #include "protocol/topic.hpp"
 
@@ -37,33 +32,6 @@ std::int64_t wall_now_ns() {
       .count();
 }
 
-std::optional<std::string> base64_decode(std::string_view text) {
-  if (text.size() % 4 != 0) return std::nullopt;
-  std::string out(text.size() / 4 * 3, '\0');
-  const int length =
-      EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                      reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
-  if (length < 0) return std::nullopt;
-  std::size_t size = static_cast<std::size_t>(length);
-  // EVP_DecodeBlock counts the padding as zero bytes.
-  if (!text.empty() && text.back() == '=') --size;
-  if (text.size() >= 2 && text[text.size() - 2] == '=') --size;
-  out.resize(size);
-  return out;
-}
-
-std::string hex(std::string_view bytes) {
-  constexpr std::string_view digits = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (const char c : bytes) {
-    const auto byte = static_cast<unsigned char>(c);
-    out.push_back(digits[byte >> 4U]);
-    out.push_back(digits[byte & 0x0FU]);
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string JetStreamHistory::stream_name(std::string_view subject_prefix) {
@@ -80,28 +48,14 @@ JetStreamHistory::JetStreamHistory(JetStreamSettings settings, const Hub& hub, s
     : settings_(std::move(settings)),
       hub_(hub),
       log_(log),
-      stream_(stream_name(settings_.subject_prefix)),
-      subject_prefix_(settings_.subject_prefix + ".d.") {}
+      subject_prefix_(settings_.subject_prefix + ".d."),
+      client_(stream_name(settings_.subject_prefix), log) {}
 
 JetStreamHistory::~JetStreamHistory() { stop(); }
 
 void JetStreamHistory::start() {
-  options_ = make_nats_options(settings_.servers, "natsync " + settings_.node_id + " history");
-  // With a callback, a connect that fails goes on in the background (without one
-  // nats.c would retry inside natsConnection_Connect, forever).
-  check_nats(natsOptions_SetRetryOnFailedConnect(
-                 options_, true, [](natsConnection* /*connection*/, void* /*closure*/) {}, nullptr),
-             "retry");
-  const natsStatus status = natsConnection_Connect(&connection_, options_);
-  if (status != NATS_OK && status != NATS_NOT_YET_CONNECTED) check_nats(status, "connect");
-
-  jsOptions options;
-  check_nats(jsOptions_Init(&options), "JetStream options");
-  options.Wait = settings_.request_timeout.count();
-  options.PublishAsync.AckHandler = &JetStreamHistory::on_ack;
-  options.PublishAsync.AckHandlerClosure = this;
-  options.PublishAsync.MaxPending = 65536;
-  check_nats(natsConnection_JetStream(&js_, connection_, &options), "JetStream context");
+  client_.connect(settings_.servers, "natsync " + settings_.node_id + " history", settings_.request_timeout,
+                  &JetStreamHistory::on_ack, this);
   boost::asio::post(pool_, [this] { set_up(); });
 }
 
@@ -118,45 +72,16 @@ void JetStreamHistory::set_up() {
 
 bool JetStreamHistory::ensure_stream() {
   const auto& history = settings_.history;
-  const auto subjects = subject_prefix_ + ">";
-  const char* subject_list[] = {subjects.c_str()};
-  jsStreamConfig config;
-  jsStreamConfig_Init(&config);
-  config.Name = stream_.c_str();
-  config.Subjects = subject_list;
-  config.SubjectsLen = 1;
-  config.Storage = js_FileStorage;
-  config.Replicas = settings_.replicas;
-  config.Discard = js_DiscardOld;
-  // One more than HISTORY_SIZE: while a topic's oldest kept message is `since`, the
-  // HISTORY_SIZE after it are all there (the recovery check in fetch_recovery).
-  config.MaxMsgsPerSubject = static_cast<std::int64_t>(history.size) + 1;
-  config.MaxAge = nanoseconds(history.ttl);
-  config.Duplicates = nanoseconds(history.ttl);
-
-  jsStreamInfo* info = nullptr;
-  jsErrCode error = static_cast<jsErrCode>(0);
-  natsStatus status = js_AddStream(&info, js_, &config, nullptr, &error);
-  if (status != NATS_OK && error == JSStreamNameExistErr) {
-    // Made by another node or an earlier run with other settings: take these.
-    status = js_UpdateStream(&info, js_, &config, nullptr, &error);
-    if (status != NATS_OK) {
-      log_.warn(
-          "JetStream: stream {} exists with other settings that cannot be changed ({}): using it as it is",
-          stream_, nats_GetLastError(nullptr));
-      status = js_GetStreamInfo(&info, js_, stream_.c_str(), nullptr, &error);
-    }
-  }
-  if (status != NATS_OK) {
-    log_.warn("JetStream not available yet for the history ({}, error {}): retrying",
-              natsStatus_GetText(status), static_cast<int>(error));
-    return false;
-  }
+  // One more than HISTORY_SIZE per topic: while a topic's oldest kept message is
+  // `since`, the HISTORY_SIZE after it are all there (the recovery check in fetch_recovery).
+  const auto info = client_.ensure_stream(
+      JetStreamClient::StreamSpec{subject_prefix_ + ">", settings_.replicas,
+                                  static_cast<std::int64_t>(history.size) + 1, history.ttl, history.ttl});
+  if (!info) return false;
   std::array<char, 17> epoch{};
-  std::snprintf(epoch.data(), epoch.size(), "%016llx", static_cast<unsigned long long>(info->Created));
-  const std::uint64_t last = info->State.LastSeq;
-  messages_ = info->State.Msgs;
-  jsStreamInfo_Destroy(info);
+  std::snprintf(epoch.data(), epoch.size(), "%016llx", static_cast<unsigned long long>(info->created));
+  const std::uint64_t last = info->state.last;
+  messages_ = info->state.messages;
   {
     const std::lock_guard lock(epoch_mutex_);
     epoch_ = epoch.data();
@@ -171,8 +96,8 @@ bool JetStreamHistory::ensure_stream() {
     waiting.swap(waiting_);
   }
   for (auto& recovery : waiting) recovery.start();
-  log_.info("history in JetStream stream {} (epoch {}, {} replicas, last sequence {})", stream_, epoch.data(),
-            settings_.replicas, last);
+  log_.info("history in JetStream stream {} (epoch {}, {} replicas, last sequence {})", client_.stream(),
+            epoch.data(), settings_.replicas, last);
   return true;
 }
 
@@ -183,23 +108,10 @@ bool JetStreamHistory::subscribe_consumer() {
   // exists (if it cannot be made, the old one may still come back). Both may deliver
   // for a moment: deliver() takes them one at a time and drops the repeats.
   const std::uint64_t first_sequence = dispatched_ + 1;
-  const auto subjects = subject_prefix_ + ">";
-  jsSubOptions options;
-  jsSubOptions_Init(&options);
-  options.Stream = stream_.c_str();
-  options.Ordered = true;
-  options.Config.DeliverPolicy = js_DeliverByStartSequence;
-  options.Config.OptStartSeq = first_sequence;
-  natsSubscription* consumer = nullptr;
-  jsErrCode error = static_cast<jsErrCode>(0);
-  const natsStatus status = js_Subscribe(&consumer, js_, subjects.c_str(), &JetStreamHistory::on_message,
-                                         this, nullptr, &options, &error);
-  if (status != NATS_OK) {
-    log_.warn("JetStream consumer for the history failed ({}, error {}): retrying",
-              natsStatus_GetText(status), static_cast<int>(error));
-    return false;
-  }
-  natsSubscription_SetPendingLimits(consumer, kPendingMessages, kPendingBytes);
+  auto* consumer =
+      client_.subscribe_ordered(subject_prefix_ + ">", first_sequence, &JetStreamHistory::on_message, this,
+                                kPendingMessages, kPendingBytes);
+  if (consumer == nullptr) return false;
   log_.debug("JetStream: history consumer delivers from sequence {}", first_sequence);
   const std::lock_guard lock(consumer_mutex_);
   if (consumer_ != nullptr) {
@@ -224,13 +136,8 @@ void JetStreamHistory::stop() {
       consumer_ = nullptr;
     }
   }
-  if (js_ != nullptr) {
-    jsPubOptions wait;
-    jsPubOptions_Init(&wait);
-    wait.MaxWait = 2000;
-    js_PublishAsyncComplete(js_, &wait);  // the acks of what is in flight, so every `done` runs
-  }
-  if (connection_ != nullptr) natsConnection_Close(connection_);
+  client_.finish_publishes(std::chrono::milliseconds(2000));  // so that every `done` runs
+  client_.close();
   give_up_waiting(std::chrono::steady_clock::time_point::max());
   {
     // Publishes whose ack never came (closed meanwhile): their callers learn it.
@@ -241,12 +148,6 @@ void JetStreamHistory::stop() {
     }
     for (auto& [message, done] : left) done(Stored{});
   }
-  if (js_ != nullptr) jsCtx_Destroy(js_);
-  js_ = nullptr;
-  if (connection_ != nullptr) natsConnection_Destroy(connection_);
-  connection_ = nullptr;
-  if (options_ != nullptr) natsOptions_Destroy(options_);
-  options_ = nullptr;
 }
 
 std::string JetStreamHistory::epoch() const {
@@ -283,7 +184,7 @@ void JetStreamHistory::publish(const std::string& topic, std::string_view data_j
     pending_.emplace(message, std::move(done));
   }
   natsMsg* sent = message;
-  if (js_PublishMsgAsync(js_, &sent, &options) != NATS_OK) {
+  if (client_.publish(&sent, options) != NATS_OK) {
     auto failed = take_pending(message);
     natsMsg_Destroy(sent);  // null when the library kept it
     if (failed) failed(Stored{});
@@ -367,23 +268,18 @@ void JetStreamHistory::deliver(natsMsg* message) {
   // it, and so be promised a message it never gets.)
   dispatched_ = sequence;
   if (valid) {
-    auto publication = std::make_shared<Publication>();
-    publication->target = Publication::Target::topic;
-    publication->key = std::string(topic);
-    publication->offset = sequence;
-    publication->epoch = epoch();
-    const StreamPosition at{sequence, publication->epoch};
-    publication->frame = make_topic_data_frame(topic, body, &at);
+    const StreamPosition at{sequence, epoch()};
+    std::uint64_t exclude_connection = 0;
     const char* sender = nullptr;
     if (natsMsgHeader_Get(message, kExcludeHeader, &sender) == NATS_OK && sender != nullptr) {
       const std::string_view value(sender);
       const auto space = value.rfind(' ');
       if (space != std::string_view::npos && value.substr(0, space) == settings_.node_id) {
-        publication->exclude_connection =
-            std::strtoull(std::string(value.substr(space + 1)).c_str(), nullptr, 10);
+        exclude_connection = std::strtoull(std::string(value.substr(space + 1)).c_str(), nullptr, 10);
       }
     }
-    hub_.dispatch(publication);
+    hub_.dispatch(make_publication(Publication::Target::topic, std::string(topic),
+                                   make_topic_data_frame(topic, body, &at), exclude_connection, &at));
   } else {
     // Someone published into the stream's subjects directly: clients never see it.
     log_.warn("JetStream: dropped message {} on {}: not a topic with one JSON value", sequence, subject);
@@ -457,9 +353,10 @@ Recovery JetStreamHistory::fetch_recovery(const std::string& topic, const Stream
     }
   };
   const auto state_now = [&] { return patiently([&] { return stream_state(); }); };
-  const auto next_after = [&](const std::string& subject, std::uint64_t from, StoredMessage& out) {
+  const auto fetch_patiently = [&](const std::string& subject, std::uint64_t from,
+                                   JetStreamClient::StoredMessage& out) {
     const auto found = patiently([&]() -> std::optional<Lookup> {
-      const auto lookup = next_message(subject, from, out);
+      const auto lookup = client_.next_message(subject, from, kReadTimeout, out);
       return lookup == Lookup::failed ? std::nullopt : std::optional(lookup);
     });
     return found.value_or(Lookup::failed);
@@ -487,22 +384,20 @@ Recovery JetStreamHistory::fetch_recovery(const std::string& topic, const Stream
   // Every message of the topic after `since`: those up to `dispatched` are replayed, the
   // later ones come live but are counted, because the per-topic limit may have removed
   // older ones for them.
-  const auto subject = subject_for(topic);
   const auto size = settings_.history.size;
   std::vector<Frame> frames;
   std::size_t count = 0;
   MessageParser parser;
-  StoredMessage message;
-  for (std::uint64_t from = after + 1; count <= size; from = message.sequence + 1) {
-    const auto found = next_after(subject, from, message);
-    if (found == Lookup::failed) return unanswered();
-    if (found == Lookup::none) break;
-    ++count;
-    if (message.sequence <= dispatched && parser.is_json(message.data)) {
-      const StreamPosition at{message.sequence, epoch};
-      frames.push_back(make_topic_data_frame(topic, message.data, &at));
-    }
-  }
+  const bool answered =
+      read_range(topic, after, fetch_patiently, [&](const JetStreamClient::StoredMessage& message) {
+        ++count;
+        if (message.sequence <= dispatched && parser.is_json(message.data)) {
+          const StreamPosition at{message.sequence, epoch};
+          frames.push_back(make_topic_data_frame(topic, message.data, &at));
+        }
+        return count <= size;
+      });
+  if (!answered) return unanswered();
   if (count > size) return recovery;
   const auto state = state_now();
   if (!state) return unanswered();
@@ -529,6 +424,17 @@ bool JetStreamHistory::stored_within_ttl(std::uint64_t sequence) const {
   return stored_at >= wall_now_ns() - ttl + margin;
 }
 
+bool JetStreamHistory::read_range(const std::string& topic, std::uint64_t after, const Fetch& fetch,
+                                  const std::function<bool(const JetStreamClient::StoredMessage&)>& visit) {
+  const auto subject = subject_for(topic);
+  JetStreamClient::StoredMessage message;
+  for (std::uint64_t from = after + 1;; from = message.sequence + 1) {
+    const auto found = fetch(subject, from, message);
+    if (found == Lookup::failed) return false;
+    if (found == Lookup::none || !visit(message)) return true;
+  }
+}
+
 void JetStreamHistory::read(const std::string& topic, std::uint64_t after, std::size_t limit, ReadDone done) {
   if (!ready_) {
     done(std::nullopt);
@@ -537,73 +443,28 @@ void JetStreamHistory::read(const std::string& topic, std::uint64_t after, std::
   boost::asio::post(pool_, [this, topic, after, limit, done = std::move(done)] {
     HistoryPage page;
     page.position = StreamPosition{dispatched_, epoch()};
-    const auto subject = subject_for(topic);
     MessageParser parser;
-    StoredMessage message;
-    for (std::uint64_t from = after + 1; page.frames.size() < limit; from = message.sequence + 1) {
-      const auto found = next_message(subject, from, message);
-      if (found == Lookup::failed) return done(std::nullopt);
-      if (found == Lookup::none) break;
-      if (!parser.is_json(message.data)) continue;
-      const StreamPosition at{message.sequence, page.position.epoch};
-      page.frames.push_back(make_topic_data_frame(topic, message.data, &at));
-      page.position.offset = std::max(page.position.offset, message.sequence);
-    }
+    const auto fetch = [this](const std::string& subject, std::uint64_t from,
+                              JetStreamClient::StoredMessage& out) {
+      return client_.next_message(subject, from, kReadTimeout, out);
+    };
+    const bool answered =
+        limit == 0 || read_range(topic, after, fetch, [&](const JetStreamClient::StoredMessage& message) {
+          if (parser.is_json(message.data)) {
+            const StreamPosition at{message.sequence, page.position.epoch};
+            page.frames.push_back(make_topic_data_frame(topic, message.data, &at));
+            page.position.offset = std::max(page.position.offset, message.sequence);
+          }
+          return page.frames.size() < limit;
+        });
+    if (!answered) return done(std::nullopt);
     done(std::move(page));
   });
 }
 
-JetStreamHistory::Lookup JetStreamHistory::next_message(const std::string& subject, std::uint64_t from,
-                                                        StoredMessage& out) {
-  // The stream leader answers (not a replica that may lag behind).
-  const auto api = "$JS.API.STREAM.MSG.GET." + stream_;
-  const auto request =
-      R"({"seq":)" + std::to_string(from) + R"(,"next_by_subj":)" + json_quote(subject) + "}";
-  natsMsg* reply = nullptr;
-  const natsStatus status = natsConnection_Request(&reply, connection_, api.c_str(), request.data(),
-                                                   static_cast<int>(request.size()), kReadTimeout.count());
-  if (status != NATS_OK) return Lookup::failed;
-  const std::string_view body(natsMsg_GetData(reply), static_cast<std::size_t>(natsMsg_GetDataLength(reply)));
-  boost::system::error_code ec;
-  const auto value = boost::json::parse(boost::json::string_view(body.data(), body.size()), ec);
-  natsMsg_Destroy(reply);
-  if (ec || !value.is_object()) return Lookup::failed;
-  const auto& object = value.as_object();
-  if (const auto* error = object.if_contains("error")) {
-    const auto* code = error->is_object() ? error->as_object().if_contains("code") : nullptr;
-    return code != nullptr && code->is_int64() && code->as_int64() == 404 ? Lookup::none : Lookup::failed;
-  }
-  const auto* message = object.if_contains("message");
-  if (message == nullptr || !message->is_object()) return Lookup::failed;
-  const auto* seq = message->as_object().if_contains("seq");
-  const auto* data = message->as_object().if_contains("data");
-  const auto* subject_value = message->as_object().if_contains("subject");
-  if (seq == nullptr || !seq->is_number() || subject_value == nullptr || !subject_value->is_string()) {
-    return Lookup::failed;
-  }
-  boost::system::error_code number_ec;
-  out.sequence = seq->to_number<std::uint64_t>(number_ec);
-  if (number_ec || out.sequence < from) return Lookup::failed;
-  out.subject = subject_value->as_string();
-  out.data.clear();
-  if (data != nullptr && data->is_string()) {
-    auto decoded = base64_decode(data->as_string());
-    if (!decoded) return Lookup::failed;
-    out.data = std::move(*decoded);
-  }
-  return Lookup::found;
-}
-
-std::optional<JetStreamHistory::StreamState> JetStreamHistory::stream_state() {
-  jsStreamInfo* info = nullptr;
-  jsErrCode error = static_cast<jsErrCode>(0);
-  jsOptions options;
-  jsOptions_Init(&options);
-  options.Wait = kReadTimeout.count();  // short, so that a recovery asks again soon
-  if (js_GetStreamInfo(&info, js_, stream_.c_str(), &options, &error) != NATS_OK) return std::nullopt;
-  StreamState state{info->State.FirstSeq, info->State.LastSeq, info->State.Msgs};
-  jsStreamInfo_Destroy(info);
-  messages_ = state.messages;
+std::optional<JetStreamClient::StreamState> JetStreamHistory::stream_state() {
+  auto state = client_.stream_state(kReadTimeout);  // short, so that a recovery asks again soon
+  if (state) messages_ = state->messages;
   return state;
 }
 

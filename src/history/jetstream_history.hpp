@@ -42,6 +42,7 @@
 
 #include "history/history.hpp"
 #include "history/history_store.hpp"
+#include "history/jetstream_client.hpp"
 #include "hub/hub.hpp"
 #include "protocol/client_message.hpp"
 
@@ -84,18 +85,10 @@ class JetStreamHistory final : public History {
   static std::string stream_name(std::string_view subject_prefix);
 
  private:
-  // One stored message, as STREAM.MSG.GET returns it.
-  struct StoredMessage {
-    std::uint64_t sequence = 0;
-    std::string subject;
-    std::string data;
-  };
-  enum class Lookup { found, none, failed };
-  struct StreamState {
-    std::uint64_t first = 0;
-    std::uint64_t last = 0;
-    std::uint64_t messages = 0;
-  };
+  using Lookup = JetStreamClient::Lookup;
+  // Gets the first message on a subject at or after a sequence (once, or patiently).
+  using Fetch = std::function<Lookup(const std::string& subject, std::uint64_t from,
+                                     JetStreamClient::StoredMessage& out)>;
 
   // Pool threads.
   void set_up();
@@ -105,8 +98,13 @@ class JetStreamHistory final : public History {
   // (Re)creates this node's ordered consumer, from the sequence after `dispatched_`;
   // the old one stops once the new one exists.
   bool subscribe_consumer();
-  Lookup next_message(const std::string& subject, std::uint64_t from, StoredMessage& out);
-  std::optional<StreamState> stream_state();
+  // The messages of `topic` after `after`, oldest first, to `visit` until it returns false
+  // or there are no more: the one range-read loop of recoveries and history reads. False
+  // when JetStream did not answer.
+  bool read_range(const std::string& topic, std::uint64_t after, const Fetch& fetch,
+                  const std::function<bool(const JetStreamClient::StoredMessage&)>& visit);
+  // The stream's state (and the message count for the status), or nullopt.
+  std::optional<JetStreamClient::StreamState> stream_state();
   Recovery fetch_recovery(const std::string& topic, const StreamPosition& since, std::uint64_t dispatched,
                           const std::string& epoch);
   // Whether `sequence` was stored recently enough that nothing after it can have aged
@@ -126,12 +124,8 @@ class JetStreamHistory final : public History {
   JetStreamSettings settings_;
   const Hub& hub_;
   spdlog::logger& log_;
-  std::string stream_;
   std::string subject_prefix_;  // "<prefix>.d."
-
-  natsOptions* options_ = nullptr;
-  natsConnection* connection_ = nullptr;
-  jsCtx* js_ = nullptr;
+  JetStreamClient client_;
   std::mutex consumer_mutex_;
   natsSubscription* consumer_ = nullptr;
   // Pool thread (sweep): the consumer's progress at the last sweep.

@@ -12,14 +12,8 @@ void MemoryHistory::publish(const std::string& topic, std::string_view data_json
       topic, std::chrono::steady_clock::now(),
       [&](const StreamPosition& at) { return make_topic_data_frame(topic, data_json, &at); },
       [&](const Frame& frame, const StreamPosition& at) {
-        auto publication = std::make_shared<Publication>();
-        publication->target = Publication::Target::topic;
-        publication->key = topic;
-        publication->frame = frame;
-        publication->exclude_connection = exclude_connection;
-        publication->offset = at.offset;
-        publication->epoch = at.epoch;
-        delivered = broker_.publish(std::move(publication));
+        delivered = broker_.publish(
+            make_publication(Publication::Target::topic, topic, frame, exclude_connection, &at));
       },
       idempotency_key);
   // Stored and delivered here even when `delivered` is false: only a multi-node broker

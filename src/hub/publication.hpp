@@ -5,6 +5,7 @@
 #include <string>
 
 #include "protocol/server_message.hpp"
+#include "protocol/stream_position.hpp"
 
 namespace natsync {
 
@@ -23,5 +24,23 @@ struct Publication {
 };
 
 using PublicationPtr = std::shared_ptr<const Publication>;
+
+// The one way a publication is made (the node's own, a durable topic's stored message,
+// one from another node). `at`: where a durable topic's message stands in its history
+// (null for a message that is not stored).
+inline PublicationPtr make_publication(Publication::Target target, std::string key, Frame frame,
+                                       std::uint64_t exclude_connection = 0,
+                                       const StreamPosition* at = nullptr) {
+  auto publication = std::make_shared<Publication>();
+  publication->target = target;
+  publication->key = std::move(key);
+  publication->frame = std::move(frame);
+  publication->exclude_connection = exclude_connection;
+  if (at != nullptr) {
+    publication->offset = at->offset;
+    publication->epoch = at->epoch;
+  }
+  return publication;
+}
 
 }  // namespace natsync

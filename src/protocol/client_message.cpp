@@ -53,6 +53,27 @@ bool optional_string(object obj, std::string_view key, std::string& out, std::st
 constexpr std::size_t kMaxIdBytes = 256;
 constexpr std::size_t kMaxIdempotencyKeyBytes = 128;
 
+// A subscribe's "since": {"offset":N,"epoch":"…"}, or what is wrong with it.
+std::variant<StreamPosition, ProtocolError> parse_since(element since, const std::string& id) {
+  object since_obj;
+  std::uint64_t offset = 0;
+  std::string epoch;
+  std::string problem;
+  if (since.get_object().get(since_obj) != simdjson::SUCCESS) {
+    return error(ErrorCode::invalid_message, R"(field 'since' must be an object {"offset":N,"epoch":"…"})",
+                 id);
+  }
+  if (since_obj.at_key("offset").get_uint64().get(offset) != simdjson::SUCCESS) {
+    return error(ErrorCode::invalid_message, "field 'since.offset' must be an integer >= 0", id);
+  }
+  if (!optional_string(since_obj, "epoch", epoch, problem)) {
+    return error(ErrorCode::invalid_message, "field 'since.epoch' must be a string", id);
+  }
+  if (epoch.size() > kMaxEpochLength)
+    return error(ErrorCode::invalid_message, "field 'since.epoch' is too long", id);
+  return StreamPosition{offset, std::move(epoch)};
+}
+
 }  // namespace
 
 MessageParser::MessageParser(std::size_t max_topic_length)
@@ -114,23 +135,9 @@ ParseResult<ClientMessage> MessageParser::parse_client_message(std::string_view 
 
   if (element since;
       msg.type == MessageType::subscribe && obj.at_key("since").get(since) == simdjson::SUCCESS) {
-    object since_obj;
-    std::uint64_t offset = 0;
-    std::string epoch;
-    if (since.get_object().get(since_obj) != simdjson::SUCCESS) {
-      return error(ErrorCode::invalid_message, R"(field 'since' must be an object {"offset":N,"epoch":"…"})",
-                   msg.id);
-    }
-    if (since_obj.at_key("offset").get_uint64().get(offset) != simdjson::SUCCESS) {
-      return error(ErrorCode::invalid_message, "field 'since.offset' must be an integer >= 0", msg.id);
-    }
-    if (!optional_string(since_obj, "epoch", epoch, problem)) {
-      return error(ErrorCode::invalid_message, "field 'since.epoch' must be a string", msg.id);
-    }
-    if (epoch.size() > kMaxEpochLength) {
-      return error(ErrorCode::invalid_message, "field 'since.epoch' is too long", msg.id);
-    }
-    msg.since = StreamPosition{offset, std::move(epoch)};
+    auto position = parse_since(since, msg.id);
+    if (auto* err = std::get_if<ProtocolError>(&position)) return std::move(*err);
+    msg.since = std::move(std::get<StreamPosition>(position));
   }
 
   element data;

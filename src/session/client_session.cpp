@@ -214,7 +214,7 @@ void ClientSession::handle_subscribe(const ClientMessage& message) {
 void ClientSession::acknowledge_subscribe(const std::string& topic, const std::string& request_id,
                                           const std::optional<StreamPosition>& since) {
   auto* history = context().node.history();
-  if (history == nullptr || !history->durable(topic)) {
+  if (!context().node.durable(topic)) {
     // Nothing to recover from: a "since" is answered recovered:false.
     reply(encode_subscribe_ack(topic, request_id, nullptr, since ? std::optional(false) : std::nullopt));
     return;

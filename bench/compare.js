@@ -5,7 +5,7 @@
 // (taskset), each scenario repeated and the median kept; prints a table of ratios and
 // writes JSON and SVG charts into the output folder. See docs/benchmarks.md.
 //
-//   node bench/compare.js [--smoke] [--repeat N] [--out DIR] [--only a,b]
+//   node bench/compare.js [--smoke] [--repeat N] [--out DIR] [--only a,b] [--peers natsync,…]
 'use strict';
 const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -183,7 +183,8 @@ async function measure(name, serverName, argvFor, metric, { fresh = false, env =
 
 const failures = [];
 const wanted = (scenario) => only.length === 0 || only.includes(scenario);
-const peers = ['natsync', 'nats-server', 'node-ws'];
+// --peers natsync: only natsync (an A/B of two builds through NATSYNC_BIN, one run each).
+const peers = option('--peers', 'natsync,nats-server,node-ws').split(',').filter(Boolean);
 
 async function main() {
   fs.mkdirSync(outDir, { recursive: true });

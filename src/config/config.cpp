@@ -9,7 +9,6 @@
 #include <random>
 #include <thread>
 
-#include "broker/subjects.hpp"
 #include "protocol/topic.hpp"
 #include "protocol/topic_pattern.hpp"
 
@@ -334,7 +333,8 @@ std::string check_settings(Config& config, const RawSettings& raw) {
       return std::string("NATS_URL entry '" + server + "' is not a server address (nats://host:port)");
     }
   }
-  if (!SubjectMap::valid_prefix(config.nats_subject_prefix)) {
+  // The prefix is the first tokens of NATS subjects: the topic alphabet (SubjectMap).
+  if (!is_valid_topic(config.nats_subject_prefix)) {
     return std::string("NATS_SUBJECT_PREFIX '" + config.nats_subject_prefix +
                        "' must be dot-separated tokens of [A-Za-z0-9_:-]");
   }

@@ -284,11 +284,11 @@ std::string convert(const std::vector<Setting>& settings) {
 std::string apply_listen_address(Config& config, const RawSettings& raw) {
   if (!raw.listen_addr.empty()) {
     auto address = parse_listen_address(raw.listen_addr);
-    if (!address) return std::string("LISTEN_ADDR '" + raw.listen_addr + "' is not host:port");
+    if (!address) return "LISTEN_ADDR '" + raw.listen_addr + "' is not host:port";
     config.listen = *address;
   } else if (!raw.port.empty()) {
     auto port = parse_size(raw.port);
-    if (!port || *port > 65535) return std::string("PORT '" + raw.port + "' is not a port number");
+    if (!port || *port > 65535) return "PORT '" + raw.port + "' is not a port number";
     config.listen.port = static_cast<std::uint16_t>(*port);
   }
 
@@ -297,30 +297,29 @@ std::string apply_listen_address(Config& config, const RawSettings& raw) {
 
 // The rules between settings and the values with a syntax of their own.
 std::string check_settings(Config& config, const RawSettings& raw) {
-  if (config.auth_timeout <= Duration::zero()) return std::string("AUTH_TIMEOUT must be > 0");
-  if (config.history_ttl <= Duration::zero()) return std::string("HISTORY_TTL must be > 0");
-  if (config.history_size > 1000000) return std::string("HISTORY_SIZE must be at most 1000000");
-  if (config.history_replicas > 5)
-    return std::string("HISTORY_REPLICAS must be from 1 to 5 (JetStream's limit)");
-  if (config.ws_ping_interval <= Duration::zero()) return std::string("WS_PING_INTERVAL must be > 0");
+  if (config.auth_timeout <= Duration::zero()) return "AUTH_TIMEOUT must be > 0";
+  if (config.history_ttl <= Duration::zero()) return "HISTORY_TTL must be > 0";
+  if (config.history_size > 1000000) return "HISTORY_SIZE must be at most 1000000";
+  if (config.history_replicas > 5) return "HISTORY_REPLICAS must be from 1 to 5 (JetStream's limit)";
+  if (config.ws_ping_interval <= Duration::zero()) return "WS_PING_INTERVAL must be > 0";
   if (config.ws_pong_wait <= config.ws_ping_interval) {
-    return std::string("WS_PONG_WAIT (" + raw.ws_pong_wait + ") must be longer than WS_PING_INTERVAL (" +
-                       raw.ws_ping_interval + ")");
+    return "WS_PONG_WAIT (" + raw.ws_pong_wait + ") must be longer than WS_PING_INTERVAL (" +
+           raw.ws_ping_interval + ")";
   }
 
   if (raw.ws_compression == "on" || raw.ws_compression == "true" || raw.ws_compression == "1") {
     config.ws_compression = true;
   } else if (raw.ws_compression != "off" && raw.ws_compression != "false" && raw.ws_compression != "0") {
-    return std::string("WS_COMPRESSION '" + raw.ws_compression + "' must be on or off");
+    return "WS_COMPRESSION '" + raw.ws_compression + "' must be on or off";
   }
 
   auto level = parse_log_level(raw.log_level);
-  if (!level) return std::string("LOG_LEVEL '" + raw.log_level + "' is not debug|info|warn|error");
+  if (!level) return "LOG_LEVEL '" + raw.log_level + "' is not debug|info|warn|error";
   config.log_level = *level;
 
   auto threads = parse_size(raw.worker_threads);
   if (!threads || *threads > 1024) {
-    return std::string("WORKER_THREADS '" + raw.worker_threads + "' must be 0..1024");
+    return "WORKER_THREADS '" + raw.worker_threads + "' must be 0..1024";
   }
   config.worker_threads = static_cast<unsigned>(*threads);
   if (config.worker_threads == 0) config.worker_threads = std::max(1U, std::thread::hardware_concurrency());
@@ -330,47 +329,43 @@ std::string check_settings(Config& config, const RawSettings& raw) {
   config.nats_servers = split_list(raw.nats_url);
   for (const auto& server : config.nats_servers) {
     if (server.find("://") == std::string::npos && server.find(':') == std::string::npos) {
-      return std::string("NATS_URL entry '" + server + "' is not a server address (nats://host:port)");
+      return "NATS_URL entry '" + server + "' is not a server address (nats://host:port)";
     }
   }
   // The prefix is the first tokens of NATS subjects: the topic alphabet (SubjectMap).
   if (!is_valid_topic(config.nats_subject_prefix)) {
-    return std::string("NATS_SUBJECT_PREFIX '" + config.nats_subject_prefix +
-                       "' must be dot-separated tokens of [A-Za-z0-9_:-]");
+    return "NATS_SUBJECT_PREFIX '" + config.nats_subject_prefix +
+           "' must be dot-separated tokens of [A-Za-z0-9_:-]";
   }
   if (config.max_topic_length > kMaxTopicLength) {
-    return std::string("MAX_TOPIC_LENGTH '" + raw.max_topic_length +
-                       "' must be at most 256 (topics are NATS subjects)");
+    return "MAX_TOPIC_LENGTH '" + raw.max_topic_length + "' must be at most 256 (topics are NATS subjects)";
   }
   if (config.ws_message_rate > 1000000 || config.ws_message_burst > 1000000 ||
       config.connection_rate_per_ip > 1000000) {
-    return std::string(
-        "WS_MESSAGE_RATE, WS_MESSAGE_BURST and CONNECTION_RATE_PER_IP must be at most 1000000");
+    return "WS_MESSAGE_RATE, WS_MESSAGE_BURST and CONNECTION_RATE_PER_IP must be at most 1000000";
   }
   if (config.nats_reconnect_buffer > std::size_t{1} << 30) {
-    return std::string("NATS_RECONNECT_BUFFER must be at most 1 GiB");
+    return "NATS_RECONNECT_BUFFER must be at most 1 GiB";
   }
   if (!config.ws_echo_path.empty() &&
       (config.ws_echo_path.front() != '/' || config.ws_echo_path == "/ws/sync")) {
-    return std::string("WS_ECHO_PATH '" + config.ws_echo_path +
-                       "' must be a path starting with / other than /ws/sync");
+    return "WS_ECHO_PATH '" + config.ws_echo_path + "' must be a path starting with / other than /ws/sync";
   }
   for (const auto& [name, text] : {std::pair{"DEFAULT_SUBSCRIBE_TOPICS", &config.default_subscribe_topics},
                                    std::pair{"DEFAULT_PUBLISH_TOPICS", &config.default_publish_topics}}) {
     std::string error;
-    if (!TopicPattern::parse_list(split_list(*text), error))
-      return std::string(std::string(name) + ": " + error);
+    if (!TopicPattern::parse_list(split_list(*text), error)) return std::string(name) + ": " + error;
   }
   if (!config.personal_topic_prefix.empty() && !is_valid_topic(config.personal_topic_prefix)) {
-    return std::string("PERSONAL_TOPIC_PREFIX '" + config.personal_topic_prefix + "' is not a topic");
+    return "PERSONAL_TOPIC_PREFIX '" + config.personal_topic_prefix + "' is not a topic";
   }
   {
     std::string error;
     if (!TopicPattern::parse_list(split_list(config.durable_topics), error))
-      return std::string("DURABLE_TOPICS: " + error);
+      return "DURABLE_TOPICS: " + error;
   }
   if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
-    return std::string("TLS_CERT_FILE and TLS_KEY_FILE go together: set both (TLS) or neither (plain HTTP)");
+    return "TLS_CERT_FILE and TLS_KEY_FILE go together: set both (TLS) or neither (plain HTTP)";
   }
   return {};
 }

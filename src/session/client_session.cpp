@@ -74,16 +74,6 @@ void ClientSession::after_broker(Channel channel, const std::string& key, bool k
   }
 }
 
-std::function<void()> ClientSession::on_worker(Then fn) {
-  return [alive = transport_.lifetime(), self = this, executor = services_.io_context.get_executor(),
-          fn = std::move(fn)] {
-    // Runs inline when the answer comes on this worker (standalone), else is posted.
-    boost::asio::dispatch(executor, [alive, self, fn] {
-      if (auto owner = alive.lock(); owner && self->open_) fn(*self);
-    });
-  };
-}
-
 void ClientSession::on_message(std::string_view message, bool text, Clock::time_point now) {
   if (!text) {
     reply(encode_error(ErrorCode::unsupported_data, "binary frames are not supported; send JSON text", {}));
@@ -96,7 +86,7 @@ void ClientSession::on_message(std::string_view message, bool text, Clock::time_
     if (within_rate(err->id, now)) reply(encode_error(err->code, err->message, err->id));
   } else if (auto& client_message = std::get<ClientMessage>(parsed);
              client_message.type == MessageType::disconnect || within_rate(client_message.id, now)) {
-    handle(client_message, now);
+    handle(client_message);
   }
 }
 
@@ -121,7 +111,7 @@ bool ClientSession::within_rate(std::string_view request_id, Clock::time_point n
   return false;
 }
 
-void ClientSession::handle(ClientMessage& message, Clock::time_point /*now*/) {
+void ClientSession::handle(ClientMessage& message) {
   if (!authenticated_ && message.type != MessageType::auth && message.type != MessageType::disconnect) {
     reply(encode_error(ErrorCode::not_authenticated,
                        R"(authenticate first: send {"type":"auth","token":"<JWT>"})", message.id));
@@ -166,19 +156,15 @@ void ClientSession::sync_durable(ClientMessage& message) {
   auto ack = message.id.empty() ? std::string() : encode_ack(MessageType::sync, message.topic, message.id);
   context().node.publish_durable(
       message.topic, message.data, id(), {},
-      [alive = transport_.lifetime(), self = this, executor = services_.io_context.get_executor(),
-       ack = std::move(ack), request_id = message.id](const Stored& stored) {
-        boost::asio::dispatch(executor, [alive, self, ack, request_id, ok = stored.ok] {
-          if (auto owner = alive.lock(); !owner || !self->open_) return;
-          if (!ok) {
-            self->reply(encode_error(
-                ErrorCode::broker_unavailable,
-                "not stored: the history (JetStream) is unreachable; nothing was published", request_id));
-          } else if (!ack.empty()) {
-            self->reply(ack);
-          }
-        });
-      });
+      on_worker([ack = std::move(ack), request_id = message.id](ClientSession& self, const Stored& stored) {
+        if (!stored.ok) {
+          self.reply(encode_error(ErrorCode::broker_unavailable,
+                                  "not stored: the history (JetStream) is unreachable; nothing was published",
+                                  request_id));
+        } else if (!ack.empty()) {
+          self.reply(ack);
+        }
+      }));
 }
 
 void ClientSession::handle_subscribe(const ClientMessage& message) {
@@ -225,16 +211,9 @@ void ClientSession::acknowledge_subscribe(const std::string& topic, const std::s
   if (!seam_.recovering(topic)) return;  // unsubscribed meanwhile
   history->recover(
       topic, since,
-      [alive = transport_.lifetime(), self = this, executor = services_.io_context.get_executor(), topic,
-       request_id, asked_since = since.has_value()](Recovery recovery) {
-        // Inline when the history answers on this worker (standalone), else posted.
-        boost::asio::dispatch(executor, [alive, self, topic, request_id, asked_since,
-                                         recovery = std::move(recovery)]() mutable {
-          if (auto owner = alive.lock(); owner && self->open_) {
-            self->finish_recovery(topic, request_id, asked_since, std::move(recovery));
-          }
-        });
-      });
+      on_worker([topic, request_id, asked_since = since.has_value()](ClientSession& self, Recovery recovery) {
+        self.finish_recovery(topic, request_id, asked_since, std::move(recovery));
+      }));
 }
 
 void ClientSession::finish_recovery(const std::string& topic, const std::string& request_id, bool asked_since,

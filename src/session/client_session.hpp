@@ -11,12 +11,14 @@
 //
 // Outbound frames are the transport's: the session only decides what to queue, and
 // what happens when the queue's bound is reached (a `slow_consumer` error and close 4008).
+#include <boost/asio/dispatch.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "auth/authenticator.hpp"
 #include "history/history.hpp"
@@ -61,7 +63,7 @@ class ClientSession final : public Subscriber, public ConnectionHandler {
   using Then = std::function<void(ClientSession&)>;
 
   const ServerContext& context() const { return services_.server; }
-  void handle(ClientMessage& message, Clock::time_point now);
+  void handle(ClientMessage& message);
   // WS_MESSAGE_RATE: false (and the client told, or cut off) when the message with
   // `request_id` is over it.
   bool within_rate(std::string_view request_id, Clock::time_point now);
@@ -89,9 +91,20 @@ class ClientSession final : public Subscriber, public ConnectionHandler {
   // Tells the broker about `key` (gained when it just appeared on this worker) and runs
   // `then` on this worker once the broker delivers it from every node.
   void after_broker(Channel channel, const std::string& key, bool key_appeared, Then then);
-  // A callback for another thread (the broker's, the history's) that runs `fn` on this
-  // session's worker if the session is still open then.
-  std::function<void()> on_worker(Then fn);
+  // A callback for another thread (the broker's, the history's): called with `args`, it
+  // runs `fn(session, args...)` on this session's worker if the session is still open
+  // then (inline when already on the worker, as standalone answers are).
+  template <class Fn>
+  auto on_worker(Fn fn) {
+    return [alive = transport_.lifetime(), self = this, executor = services_.io_context.get_executor(),
+            fn = std::move(fn)](auto&&... args) {
+      boost::asio::dispatch(executor,
+                            [alive, self, fn, ... args = std::decay_t<decltype(args)>(args)]() mutable {
+                              if (auto owner = alive.lock(); owner && self->open_)
+                                fn(*self, std::move(args)...);
+                            });
+    };
+  }
   void reply(std::string_view text);
   // Over the queue's bound: tells the client `slow_consumer` and closes.
   void cut_slow_consumer();

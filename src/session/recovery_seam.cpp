@@ -6,13 +6,14 @@
 namespace natsync {
 
 void RecoverySeam::begin(const std::string& topic) {
+  Floor fresh{topic};
+  fresh.recovering = true;
   if (auto* floor = find(topic)) {
-    *floor = Floor{topic};
-  } else {
-    if (!floors_) floors_ = std::make_unique<std::vector<Floor>>();
-    floors_->push_back(Floor{topic});
+    *floor = std::move(fresh);
+    return;
   }
-  find(topic)->recovering = true;
+  if (!floors_) floors_ = std::make_unique<std::vector<Floor>>();
+  floors_->push_back(std::move(fresh));
 }
 
 bool RecoverySeam::recovering(std::string_view topic) const {

@@ -7,6 +7,7 @@ const path = require('node:path');
 const net = require('node:net');
 const fs = require('node:fs');
 const WebSocket = require('ws');
+const { track } = require('./children');
 
 const BIN = process.env.NATSYNC_BIN || path.resolve(__dirname, '../../build/natsync');
 
@@ -64,10 +65,10 @@ async function startClusterBehindProxy(env, options) {
 // Starts one natsync process; resolves once it logs the port it listens on.
 function startNode(env = {}, { bin = BIN, args = [] } = {}) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(bin, args, {
+    const proc = track(spawn(bin, args, {
       env: { ...process.env, LISTEN_ADDR: '127.0.0.1:0', WORKER_THREADS: '2', LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    }));
     let output = '';
     const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error('server did not start:\n' + output)); }, 10000);
     const onData = (chunk) => {

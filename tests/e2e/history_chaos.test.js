@@ -152,7 +152,8 @@ test(`chaos: ${SECONDS} s of ${RATE} msg/s on durable topics while natsync nodes
   assert.equal(duplicated, 0, 'messages delivered twice');
   assert.equal(outOfOrder, 0, 'offsets out of order');
   assert.deepEqual(notRecovered, [], 'every resubscription recovered');
-  // Publishes to a node that is being killed fail; the rest must go through.
-  assert.ok(ackedCount > SECONDS * RATE * (SANITIZED ? 0.25 : 0.5), `most publishes acknowledged (${ackedCount})`);
+  // Publishes to a node that is being killed fail; the rest must go through. Judged
+  // against what was attempted: a slow machine attempts fewer than RATE a second.
+  assert.ok(ackedCount > ledger.attempted * (SANITIZED ? 0.25 : 0.5), `most publishes acknowledged (${ackedCount} of ${ledger.attempted})`);
   for (const node of nodes) if (node) await node.stop('SIGTERM');
 });

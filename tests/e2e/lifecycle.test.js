@@ -8,6 +8,7 @@ const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
 const { BIN, startServer, Client, postJson, getStatus, waitFor, sleep } = require('./harness');
+const { track } = require('./children');
 
 test('keep-alive: a peer that never answers pings is cut after WS_PONG_WAIT; a live one stays', async () => {
   const server = await startServer({ WS_PING_INTERVAL: '200ms', WS_PONG_WAIT: '600ms' });
@@ -213,7 +214,7 @@ test('development mode and an open API say so in a warning at start', async () =
 
 test('the embedded example mounts the sync routes and publishes through the library API', async () => {
   const bin = process.env.NATSYNC_EXAMPLE_BIN || path.resolve(__dirname, '../../build/embedded_example');
-  const app = spawn(bin, ['127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const app = track(spawn(bin, ['127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] }));
   let output = '';
   app.stdout.on('data', (d) => { output += d; });
   app.stderr.on('data', (d) => { output += d; });

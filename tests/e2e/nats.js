@@ -7,6 +7,7 @@ const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
+const { track } = require('./children');
 
 const NATS_BIN = process.env.NATS_SERVER_BIN || 'nats-server';
 
@@ -36,8 +37,18 @@ function waitForPort(port, timeoutMs = 10000) {
 
 // Starts one nats-server; `routes` joins it to a cluster. Restartable on the same port.
 // `jetstream`: with JetStream, its store in a fresh directory (kept across restarts).
-async function startNats({ port, clusterPort, routes = [], name, jetstream = false } = {}) {
-  port = port || await freePort();
+// Without a given port, a port taken before it listens is retried on another.
+async function startNats(options = {}) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startNatsOn(options.port || await freePort(), options);
+    } catch (error) {
+      if (options.port || attempt === 3) throw error;
+    }
+  }
+}
+
+async function startNatsOn(port, { clusterPort, routes = [], name, jetstream = false }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'natsync-nats-'));
   const logFile = path.join(dir, 'nats.log');
   const server = {
@@ -52,8 +63,13 @@ async function startNats({ port, clusterPort, routes = [], name, jetstream = fal
       if (clusterPort) args.push('--cluster', `nats://127.0.0.1:${clusterPort}`, '--cluster_name', 'natsync-test');
       if (routes.length) args.push('--routes', routes.join(','));
       if (jetstream) args.push('-js', '-sd', path.join(dir, 'store'));
-      server.proc = spawn(NATS_BIN, args, { stdio: 'ignore' });
-      await waitForPort(port);
+      const proc = track(spawn(NATS_BIN, args, { stdio: 'ignore' }));
+      server.proc = proc;
+      // It exits at once when it cannot listen (a port taken since freePort chose it).
+      const exited = new Promise((resolve) => proc.once('exit', resolve));
+      const opened = await Promise.race([waitForPort(port).then(() => true), exited.then(() => false)])
+        .catch((error) => { proc.kill('SIGKILL'); throw error; });
+      if (!opened) throw new Error(`nats-server on port ${port} exited before listening:\n${server.log().slice(-2000)}`);
       return server;
     },
     async stop(signal = 'SIGTERM') {
@@ -74,13 +90,21 @@ async function startNats({ port, clusterPort, routes = [], name, jetstream = fal
   return server.start();
 }
 
-// A cluster of `size` servers, fully routed to each other.
+// A cluster of `size` servers, fully routed to each other. A port chosen free can be
+// taken before nats-server listens on it (by any connection's ephemeral port): then
+// every server started is removed and the cluster tried again on new ports.
 async function startNatsCluster(size, { jetstream = false } = {}) {
-  const ports = [];
-  for (let i = 0; i < size; i++) ports.push({ port: await freePort(), clusterPort: await freePort() });
-  const routes = ports.map((p) => `nats://127.0.0.1:${p.clusterPort}`);
-  const servers = await Promise.all(ports.map((p, i) => startNats({ ...p, routes: routes.filter((_, j) => j !== i), name: `c${i}`, jetstream })));
-  return servers;
+  for (let attempt = 1; ; attempt++) {
+    const ports = [];
+    for (let i = 0; i < size; i++) ports.push({ port: await freePort(), clusterPort: await freePort() });
+    const routes = ports.map((p) => `nats://127.0.0.1:${p.clusterPort}`);
+    const started = ports.map((p, i) => startNats({ ...p, routes: routes.filter((_, j) => j !== i), name: `c${i}`, jetstream }));
+    const results = await Promise.allSettled(started);
+    const failure = results.find((r) => r.status === 'rejected');
+    if (!failure) return results.map((r) => r.value);
+    for (const r of results) if (r.status === 'fulfilled') await r.value.remove();
+    if (attempt === 3) throw failure.reason;
+  }
 }
 
 module.exports = { startNats, startNatsCluster, freePort };

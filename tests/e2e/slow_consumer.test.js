@@ -8,11 +8,12 @@ const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
 const path = require('node:path');
 const { CLUSTER, startServer, Client, waitFor } = require('./harness');
+const { track } = require('./children');
 
 // Node cannot shrink a socket's receive buffer, and the kernel here buffers up to 32 MB
 // per connection: frozen subscribers come from a Python helper with SO_RCVBUF = 4 KiB.
 function startFrozen(port, count, topic) {
-  const child = spawn('python3', [path.join(__dirname, 'frozen_subscribers.py'), String(port), String(count), topic], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = track(spawn('python3', [path.join(__dirname, 'frozen_subscribers.py'), String(port), String(count), topic], { stdio: ['pipe', 'pipe', 'inherit'] }));
   return new Promise((resolve, reject) => {
     child.stdout.once('data', (d) => (String(d).startsWith('ready') ? resolve(child) : reject(new Error(String(d)))));
     child.once('exit', (code) => reject(new Error(`frozen_subscribers.py exited ${code}`)));

@@ -8,7 +8,7 @@ NATSYNC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BUILD_PACKAGES=(build-essential cmake ninja-build pkg-config ccache
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev
   libnats-dev libcpp-jwt-dev nlohmann-json3-dev libssl-dev libsimdjson-dev
-  libspdlog-dev libfmt-dev libcli11-dev)
+  libspdlog-dev libfmt-dev libcli11-dev libsqlite3-dev)
 # Extra packages for the tests: GoogleTest, Google Benchmark, nats-server, curl,
 # gnuplot for bench/compare's chart (CI runs its smoke), python3 for the frozen
 # subscribers of the slow-consumer test (it can shrink a socket's receive buffer),

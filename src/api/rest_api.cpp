@@ -11,8 +11,6 @@ namespace natsync {
 
 namespace http = boost::beast::http;
 
-namespace {
-
 HttpResponse json_response(http::status status, std::string body, unsigned version, bool keep_alive) {
   HttpResponse response{status, version};
   response.set(http::field::server, "natsync");
@@ -22,6 +20,8 @@ HttpResponse json_response(http::status status, std::string body, unsigned versi
   response.prepare_payload();
   return response;
 }
+
+namespace {
 
 std::string status_json(const NodeStatus& status) {
   const auto& broker = status.broker;
@@ -37,6 +37,7 @@ std::string status_json(const NodeStatus& status) {
   }
   if (status.history_messages)
     out += R"(,"history":{"messages":)" + std::to_string(*status.history_messages) + "}";
+  if (status.documents) out += R"(,"documents":{"loaded":)" + std::to_string(*status.documents) + "}";
   return out + "}";
 }
 
@@ -53,6 +54,7 @@ struct Route {
 constexpr Route kRoutes[] = {
     {"/api/sync/publish", http::verb::post}, {"/api/sync/broadcast", http::verb::post},
     {"/api/sync/status", http::verb::get},   {"/api/sync/history", http::verb::get},
+    {"/api/sync/document", http::verb::get}, {"/api/sync/document", http::verb::post},
     {"/healthz", http::verb::get},
 };
 
@@ -78,9 +80,13 @@ void RestApi::handle(const HttpRequest& request, MessageParser& parser, Respond 
     };
   }
 
+  // The route of this path and method, else the path's first (for the 405's Allow).
   const Route* route = nullptr;
+  std::string methods;
   for (const auto& candidate : kRoutes) {
-    if (candidate.path == path) route = &candidate;
+    if (candidate.path != path) continue;
+    if (route == nullptr || candidate.method == request.method()) route = &candidate;
+    methods.append(methods.empty() ? "" : ", ").append(http::to_string(candidate.method));
   }
 
   HttpResponse response;
@@ -97,21 +103,27 @@ void RestApi::handle(const HttpRequest& request, MessageParser& parser, Respond 
   } else if (request.method() == http::verb::options && !origin.empty()) {
     // CORS preflight from a browser page.
     response = json_response(http::status::no_content, {}, version, keep_alive);
-    response.set(http::field::access_control_allow_methods, std::string(http::to_string(route->method)));
+    response.set(http::field::access_control_allow_methods, methods);
     response.set(http::field::access_control_allow_headers, "Content-Type, Authorization, X-API-Key");
     response.set(http::field::access_control_max_age, "600");
   } else if (request.method() != route->method) {
-    response = make_error_response(
-        http::status::method_not_allowed, "method_not_allowed",
-        "use " + std::string(http::to_string(route->method)) + " for " + std::string(route->path), version,
-        keep_alive);
-    response.set(http::field::allow, std::string(http::to_string(route->method)));
+    response =
+        make_error_response(http::status::method_not_allowed, "method_not_allowed",
+                            "use " + methods + " for " + std::string(route->path), version, keep_alive);
+    response.set(http::field::allow, methods);
   } else if (path == "/healthz") {
     response = json_response(http::status::ok, R"({"status":"ok"})", version, keep_alive);
   } else if (path == "/api/sync/status") {
     response = json_response(http::status::ok, status_json(node_.status()), version, keep_alive);
   } else if (path == "/api/sync/history") {
     history(request, std::move(respond));
+    return;
+  } else if (path == "/api/sync/document") {
+    if (request.method() == http::verb::get) {
+      get_document(request, std::move(respond));
+    } else {
+      change_document(request, parser, std::move(respond));
+    }
     return;
   } else {
     publish(request, parser,
@@ -202,6 +214,12 @@ void RestApi::publish(const HttpRequest& request, MessageParser& parser, Publish
                                        keep_alive));
   }
   auto& body = std::get<PublishRequest>(parsed);
+  if (!body.topic.empty() && node_.document(body.topic)) {
+    return respond(make_error_response(http::status::bad_request, "invalid_message",
+                                       "this topic is a document (DOCUMENT_TOPICS): change it with POST "
+                                       "/api/sync/document",
+                                       version, keep_alive));
+  }
   const bool durable = !body.topic.empty() && node_.durable(body.topic);
   if (!body.idempotency_key.empty() && !durable) {
     return respond(

@@ -1,6 +1,7 @@
 #pragma once
 // The REST endpoints: POST /api/sync/publish, POST /api/sync/broadcast,
-// GET /api/sync/status, GET /api/sync/history, GET /healthz. A request -> response function
+// GET /api/sync/status, GET /api/sync/history, GET and POST /api/sync/document
+// (document_endpoints.cpp), GET /healthz. A request -> response function
 // (the response may come later, from the history), so it is tested without sockets and can be
 // mounted into another HTTP server.
 #include <boost/beast/http/message.hpp>
@@ -19,6 +20,9 @@ namespace natsync {
 using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
 using HttpResponse = boost::beast::http::response<boost::beast::http::string_body>;
 
+// A response with a JSON body.
+HttpResponse json_response(boost::beast::http::status status, std::string body, unsigned version,
+                           bool keep_alive);
 // A JSON error body {"error":…,"code":…} with the given status.
 HttpResponse make_error_response(boost::beast::http::status status, std::string_view code,
                                  std::string_view message, unsigned version, bool keep_alive);
@@ -37,6 +41,8 @@ class RestApi {
  private:
   void publish(const HttpRequest& request, MessageParser& parser, PublishKind kind, Respond respond) const;
   void history(const HttpRequest& request, Respond respond) const;
+  void get_document(const HttpRequest& request, Respond respond) const;
+  void change_document(const HttpRequest& request, MessageParser& parser, Respond respond) const;
   // The REST caller proves the API key or an admin token; nullopt if so, else the 401/403.
   std::optional<HttpResponse> refuse_caller(const HttpRequest& request) const;
 

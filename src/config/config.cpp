@@ -66,6 +66,7 @@ struct RawSettings {
   std::string ws_message_rate = "1000";
   std::string ws_message_burst = "1000";
   std::string ws_compression = "off";
+  std::string document_max_bytes = "262144";
 };
 
 }  // namespace
@@ -251,6 +252,18 @@ std::vector<Setting> settings_of(Config& config, RawSettings& raw) {
       duration_setting("--history-ttl", "HISTORY_TTL",
                        "longest a durable topic keeps a message (Go duration)", raw.history_ttl,
                        config.history_ttl, hours(24 * 30), "720h"),
+      text_setting(
+          "--document-topics", "DOCUMENT_TOPICS",
+          "comma list of topic patterns that are shared JSON documents (docs/documents.md); empty = none",
+          config.document_topics),
+      size_setting("--document-max-bytes", "DOCUMENT_MAX_BYTES",
+                   "largest document, bytes of compact JSON (document_too_large above)",
+                   raw.document_max_bytes, config.document_max_bytes, 16),
+      text_setting("--document-store", "DOCUMENT_STORE",
+                   "sqlite (in DATA_DIR, survives restarts) or memory (lost on restart)",
+                   config.document_store),
+      text_setting("--data-dir", "DATA_DIR", "directory of the document store (created if missing)",
+                   config.data_dir),
       size_setting("--history-replicas", "HISTORY_REPLICAS",
                    "with NATS_URL: replicas of the JetStream stream that holds the history (1-5)",
                    raw.history_replicas, config.history_replicas, 1),
@@ -364,6 +377,20 @@ std::string check_settings(Config& config, const RawSettings& raw) {
     if (!TopicPattern::parse_list(split_list(config.durable_topics), error))
       return "DURABLE_TOPICS: " + error;
   }
+  {
+    std::string error;
+    if (!TopicPattern::parse_list(split_list(config.document_topics), error))
+      return "DOCUMENT_TOPICS: " + error;
+  }
+  if (config.document_store != "sqlite" && config.document_store != "memory")
+    return "DOCUMENT_STORE '" + config.document_store + "' must be sqlite or memory";
+  if (config.document_max_bytes > std::size_t{64} << 20U) return "DOCUMENT_MAX_BYTES must be at most 64 MiB";
+  if (!split_list(config.document_topics).empty() && !config.nats_servers.empty()) {
+    // Documents on JetStream (shared by every node) are the next step of issue 17; a
+    // node-local store under a cluster would let nodes disagree, so it is refused.
+    return "DOCUMENT_TOPICS with NATS_URL: documents are standalone only so far (docs/documents.md)";
+  }
+  if (config.data_dir.empty()) return "DATA_DIR must not be empty";
   if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
     return "TLS_CERT_FILE and TLS_KEY_FILE go together: set both (TLS) or neither (plain HTTP)";
   }

@@ -79,6 +79,13 @@ struct Config {
   // With NATS_URL the history is a JetStream stream with this many replicas (1-5; 3 on a
   // 3-server JetStream cluster keeps it through the loss of one server).
   std::size_t history_replicas = 1;
+  // Shared JSON documents (docs/documents.md): comma list of NATS-style patterns; the
+  // largest document (compact JSON); where they persist: "sqlite" in `data_dir`, or
+  // "memory" (lost on restart). HISTORY_SIZE changes per document are kept for catch-up.
+  std::string document_topics;
+  std::size_t document_max_bytes = std::size_t{256} * 1024;
+  std::string document_store = "sqlite";
+  std::string data_dir = "./data";
   // TLS (https:// and wss://): both set, or neither (plain HTTP).
   std::string tls_cert_file;  // PEM certificate chain, the server's certificate first
   std::string tls_key_file;   // PEM private key of that certificate

@@ -121,7 +121,30 @@ NodeStatus Node::status() const {
           .count();
   status.broker = broker_.status();
   if (history_ != nullptr) status.history_messages = history_->messages();
+  if (documents_ != nullptr) status.documents = documents_->documents();
   return status;
+}
+
+void Node::change_document(std::string_view topic, DocumentChange change, Documents::ChangeDone done) {
+  const auto refuse = [&done](ErrorCode code, std::string message) {
+    DocumentOutcome outcome;
+    outcome.status = DocumentOutcome::Status::rejected;
+    outcome.code = code;
+    outcome.message = std::move(message);
+    done(outcome);
+  };
+  if (!is_valid_topic(topic)) return refuse(ErrorCode::invalid_topic, "invalid topic");
+  if (!document(topic)) return refuse(ErrorCode::invalid_message, "not a document topic (DOCUMENT_TOPICS)");
+  auto body = compact(change.body);
+  if (!body) return refuse(ErrorCode::invalid_message, "the change is not one JSON value");
+  change.body = std::move(*body);
+  documents_->change(std::string(topic), change, std::move(done));
+}
+
+bool Node::read_document(std::string_view topic, Documents::ReadDone done) {
+  if (!is_valid_topic(topic) || !document(topic)) return false;
+  documents_->read(std::string(topic), std::move(done));
+  return true;
 }
 
 }  // namespace natsync

@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "broker/broker.hpp"
+#include "documents/documents.hpp"
 #include "history/history.hpp"
 #include "hub/connection_registry.hpp"
 
@@ -32,6 +33,7 @@ struct NodeStatus {
   std::int64_t timestamp = 0;   // unix seconds
   BrokerStatus broker;
   std::optional<std::size_t> history_messages;  // with DURABLE_TOPICS: messages stored
+  std::optional<std::size_t> documents;         // with DOCUMENT_TOPICS: documents in memory
 };
 
 class Node {
@@ -40,14 +42,30 @@ class Node {
   // another thread (a durable topic with JetStream: once stored, or not).
   using PublishDone = std::function<void(PublishStatus)>;
 
-  // `history`: the durable topics' history (null: no topic keeps any).
-  Node(Broker& broker, const ConnectionRegistry& registry, History* history = nullptr)
-      : broker_(broker), registry_(registry), history_(history) {}
+  // `history`: the durable topics' history (null: no topic keeps any). `documents`: the
+  // shared documents (null: no topic is one).
+  Node(Broker& broker, const ConnectionRegistry& registry, History* history = nullptr,
+       Documents* documents = nullptr)
+      : broker_(broker), registry_(registry), history_(history), documents_(documents) {}
 
   // The durable topics' history, or null.
   History* history() const { return history_; }
+  // The shared documents, or null.
+  Documents* documents() const { return documents_; }
+  // Whether `topic` is a document (DOCUMENT_TOPICS). A document is never also durable.
+  bool document(std::string_view topic) const { return documents_ != nullptr && documents_->document(topic); }
   // Whether `topic` keeps history.
-  bool durable(std::string_view topic) const { return history_ != nullptr && history_->durable(topic); }
+  bool durable(std::string_view topic) const {
+    return history_ != nullptr && history_->durable(topic) && !document(topic);
+  }
+
+  // The library API of documents (docs/documents.md), from any thread. A change is
+  // answered once it is stored, or with why not (an invalid topic or body, a topic that
+  // is no document: `rejected` with invalid_topic or invalid_message). `change.body` is
+  // any JSON text (re-serialised compactly). A read returns false, without calling
+  // `done`, when `topic` is no document.
+  void change_document(std::string_view topic, DocumentChange change, Documents::ChangeDone done);
+  bool read_document(std::string_view topic, Documents::ReadDone done);
 
   PublishStatus publish(std::string_view topic, const boost::json::value& data);
   PublishStatus publish_to_user(std::string_view user_id, const boost::json::value& data);
@@ -87,6 +105,7 @@ class Node {
   Broker& broker_;
   const ConnectionRegistry& registry_;
   History* history_;
+  Documents* documents_;
 };
 
 }  // namespace natsync

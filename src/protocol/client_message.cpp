@@ -53,18 +53,24 @@ bool optional_string(object obj, std::string_view key, std::string& out, std::st
 constexpr std::size_t kMaxIdBytes = 256;
 constexpr std::size_t kMaxIdempotencyKeyBytes = 128;
 
-// A subscribe's "since": {"offset":N,"epoch":"…"}, or what is wrong with it.
+// A subscribe's "since": {"offset":N,"epoch":"…"} (durable topics) or
+// {"revision":R,"epoch":"…"} (documents), or what is wrong with it.
 std::variant<StreamPosition, ProtocolError> parse_since(element since, const std::string& id) {
+  constexpr std::string_view shape =
+      R"(field 'since' must be {"offset":N,"epoch":"…"} or {"revision":R,"epoch":"…"})";
   object since_obj;
   std::uint64_t offset = 0;
   std::string epoch;
   std::string problem;
-  if (since.get_object().get(since_obj) != simdjson::SUCCESS) {
-    return error(ErrorCode::invalid_message, R"(field 'since' must be an object {"offset":N,"epoch":"…"})",
-                 id);
-  }
-  if (since_obj.at_key("offset").get_uint64().get(offset) != simdjson::SUCCESS) {
-    return error(ErrorCode::invalid_message, "field 'since.offset' must be an integer >= 0", id);
+  if (since.get_object().get(since_obj) != simdjson::SUCCESS)
+    return error(ErrorCode::invalid_message, std::string(shape), id);
+  const bool has_offset = since_obj.at_key("offset").error() == simdjson::SUCCESS;
+  const bool has_revision = since_obj.at_key("revision").error() == simdjson::SUCCESS;
+  if (has_offset == has_revision) return error(ErrorCode::invalid_message, std::string(shape), id);
+  const char* counter = has_offset ? "offset" : "revision";
+  if (since_obj.at_key(counter).get_uint64().get(offset) != simdjson::SUCCESS) {
+    return error(ErrorCode::invalid_message,
+                 "field 'since." + std::string(counter) + "' must be an integer >= 0", id);
   }
   if (!optional_string(since_obj, "epoch", epoch, problem)) {
     return error(ErrorCode::invalid_message, "field 'since.epoch' must be a string", id);
@@ -72,6 +78,47 @@ std::variant<StreamPosition, ProtocolError> parse_since(element since, const std
   if (epoch.size() > kMaxEpochLength)
     return error(ErrorCode::invalid_message, "field 'since.epoch' is too long", id);
   return StreamPosition{offset, std::move(epoch)};
+}
+
+// A document change: exactly one of "data" (a merge patch, or with "replace":true the
+// new document) and "ops" (an array: a JSON Patch); "if_revision" an integer >= 0.
+// Whether the operations are well formed is the document's to say (they are applied
+// one by one), but their container must be an array.
+std::variant<DocumentChange, ProtocolError> parse_change(object obj, const std::string& id) {
+  DocumentChange change;
+  element data;
+  element ops;
+  const bool has_data = obj.at_key("data").get(data) == simdjson::SUCCESS;
+  const bool has_ops = obj.at_key("ops").get(ops) == simdjson::SUCCESS;
+  if (has_data == has_ops) {
+    return error(ErrorCode::invalid_message,
+                 "give exactly one of 'data' (a JSON merge patch, or with \"replace\":true the new document) "
+                 "and 'ops' (a JSON Patch array)",
+                 id);
+  }
+  if (element replace; obj.at_key("replace").get(replace) == simdjson::SUCCESS) {
+    bool value = false;
+    if (replace.get_bool().get(value) != simdjson::SUCCESS)
+      return error(ErrorCode::invalid_message, "field 'replace' must be true or false", id);
+    if (value && has_ops)
+      return error(ErrorCode::invalid_message, "'replace' goes with 'data', not 'ops'", id);
+    if (value) change.form = DocumentChange::Form::replace;
+  }
+  if (has_ops) {
+    if (!ops.is_array())
+      return error(ErrorCode::invalid_message, "field 'ops' must be an array of operations", id);
+    change.form = DocumentChange::Form::ops;
+    change.body = simdjson::minify(ops);
+  } else {
+    change.body = simdjson::minify(data);
+  }
+  if (element if_revision; obj.at_key("if_revision").get(if_revision) == simdjson::SUCCESS) {
+    std::uint64_t revision = 0;
+    if (if_revision.get_uint64().get(revision) != simdjson::SUCCESS)
+      return error(ErrorCode::invalid_message, "field 'if_revision' must be an integer >= 0", id);
+    change.if_revision = revision;
+  }
+  return change;
 }
 
 }  // namespace
@@ -111,8 +158,9 @@ ParseResult<ClientMessage> MessageParser::parse_client_message(std::string_view 
   if (type_text.empty()) return error(ErrorCode::invalid_message, "field 'type' is required", msg.id);
   const auto type = parse_message_type(type_text);
   const bool client_may_send =
-      type && (*type == MessageType::subscribe || *type == MessageType::unsubscribe ||
-               *type == MessageType::sync || *type == MessageType::auth || *type == MessageType::disconnect);
+      type &&
+      (*type == MessageType::subscribe || *type == MessageType::unsubscribe || *type == MessageType::sync ||
+       *type == MessageType::auth || *type == MessageType::disconnect || *type == MessageType::patch);
   if (!client_may_send) {
     std::string hint = type == MessageType::data ? " (to publish, send 'sync')" : "";
     return error(ErrorCode::unknown_type, "unknown message type '" + type_text.substr(0, 64) + "'" + hint,
@@ -124,7 +172,7 @@ ParseResult<ClientMessage> MessageParser::parse_client_message(std::string_view 
     return error(ErrorCode::invalid_message, problem, msg.id);
   }
   const bool needs_topic = msg.type == MessageType::subscribe || msg.type == MessageType::unsubscribe ||
-                           msg.type == MessageType::sync;
+                           msg.type == MessageType::sync || msg.type == MessageType::patch;
   if (needs_topic) {
     if (msg.topic.empty() && obj.at_key("topic").error() != simdjson::SUCCESS) {
       return error(ErrorCode::invalid_message, "field 'topic' is required for " + type_text, msg.id);
@@ -138,6 +186,13 @@ ParseResult<ClientMessage> MessageParser::parse_client_message(std::string_view 
     auto position = parse_since(since, msg.id);
     if (auto* err = std::get_if<ProtocolError>(&position)) return std::move(*err);
     msg.since = std::move(std::get<StreamPosition>(position));
+  }
+
+  if (msg.type == MessageType::patch) {
+    auto change = parse_change(obj, msg.id);
+    if (auto* err = std::get_if<ProtocolError>(&change)) return std::move(*err);
+    msg.change = std::move(std::get<DocumentChange>(change));
+    return msg;
   }
 
   element data;
@@ -197,6 +252,24 @@ ParseResult<PublishRequest> MessageParser::parse_publish_request(std::string_vie
   } else if (request.user_id.empty() || request.user_id.size() > 256) {
     return error(ErrorCode::invalid_message, "'user_id' must be 1-256 bytes");
   }
+  return request;
+}
+
+ParseResult<DocumentRequest> MessageParser::parse_document_request(std::string_view body) {
+  auto parsed = parse_object(impl_->parser, body);
+  if (auto* err = std::get_if<ProtocolError>(&parsed)) return std::move(*err);
+  const object obj = std::get<object>(parsed);
+  DocumentRequest request;
+  std::string problem;
+  if (!optional_string(obj, "topic", request.topic, problem))
+    return error(ErrorCode::invalid_message, problem);
+  if (obj.at_key("topic").error() != simdjson::SUCCESS)
+    return error(ErrorCode::invalid_message, "field 'topic' is required");
+  if (const char* why = topic_error(request.topic, impl_->max_topic_length))
+    return error(ErrorCode::invalid_topic, why);
+  auto change = parse_change(obj, {});
+  if (auto* err = std::get_if<ProtocolError>(&change)) return std::move(*err);
+  request.change = std::move(std::get<DocumentChange>(change));
   return request;
 }
 

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <variant>
 
+#include "protocol/document_change.hpp"
 #include "protocol/error_code.hpp"
 #include "protocol/message_type.hpp"
 #include "protocol/stream_position.hpp"
@@ -23,8 +24,10 @@ struct ClientMessage {
   std::string data;   // "data" re-serialised as compact JSON; present for sync
   std::string token;  // auth: "token" or "data.token"
   // subscribe: "since":{"offset":N,"epoch":"…"}, the last message the client has of a
-  // durable topic; it asks for everything after it.
+  // durable topic, or "since":{"revision":R,"epoch":"…"} of a document; it asks for
+  // everything after it.
   std::optional<StreamPosition> since;
+  DocumentChange change;  // patch: "data" | "ops" | "data"+"replace", and "if_revision"
 };
 
 struct ProtocolError {
@@ -45,6 +48,12 @@ struct PublishRequest {
 
 enum class PublishKind { topic_or_user, broadcast };
 
+// Body of POST /api/sync/document: {"topic", "data"|"ops", "replace"?, "if_revision"?}.
+struct DocumentRequest {
+  std::string topic;
+  DocumentChange change;
+};
+
 template <class T>
 using ParseResult = std::variant<T, ProtocolError>;
 
@@ -60,6 +69,7 @@ class MessageParser {
 
   ParseResult<ClientMessage> parse_client_message(std::string_view frame);
   ParseResult<PublishRequest> parse_publish_request(std::string_view body, PublishKind kind);
+  ParseResult<DocumentRequest> parse_document_request(std::string_view body);
   // True when `text` is exactly one JSON value of any type (data arriving from NATS,
   // where any client may have published). Validates without copying it.
   bool is_json(std::string_view text);

@@ -20,6 +20,10 @@ enum class ErrorCode {
   rate_limited,            // over WS_MESSAGE_RATE: the message was refused
   too_many_subscriptions,  // MAX_SUBSCRIPTIONS_PER_CONNECTION reached
   too_many_connections,    // MAX_CONNECTIONS_PER_USER reached when authenticating
+  revision_conflict,       // a document change's if_revision is not the document's revision
+  patch_failed,            // a JSON Patch operation failed (a test, a missing path)
+  document_too_large,      // a change would make a document larger than DOCUMENT_MAX_BYTES
+  forbidden,               // the token's topics claim does not allow changing this document
   internal_error,
 };
 
@@ -39,6 +43,10 @@ constexpr std::string_view to_string(ErrorCode code) noexcept {
     case ErrorCode::rate_limited: return "rate_limited";
     case ErrorCode::too_many_subscriptions: return "too_many_subscriptions";
     case ErrorCode::too_many_connections: return "too_many_connections";
+    case ErrorCode::revision_conflict: return "revision_conflict";
+    case ErrorCode::patch_failed: return "patch_failed";
+    case ErrorCode::document_too_large: return "document_too_large";
+    case ErrorCode::forbidden: return "forbidden";
     case ErrorCode::internal_error: return "internal_error";
   }
   return "internal_error";

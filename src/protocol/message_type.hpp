@@ -5,7 +5,19 @@
 
 namespace natsync {
 
-enum class MessageType { connect, disconnect, subscribe, unsubscribe, data, error, auth, sync };
+// snapshot and patch: shared documents (docs/documents.md); a client sends patch.
+enum class MessageType {
+  connect,
+  disconnect,
+  subscribe,
+  unsubscribe,
+  data,
+  error,
+  auth,
+  sync,
+  snapshot,
+  patch
+};
 
 constexpr std::string_view to_string(MessageType type) noexcept {
   switch (type) {
@@ -17,14 +29,16 @@ constexpr std::string_view to_string(MessageType type) noexcept {
     case MessageType::error: return "error";
     case MessageType::auth: return "auth";
     case MessageType::sync: return "sync";
+    case MessageType::snapshot: return "snapshot";
+    case MessageType::patch: return "patch";
   }
   return "unknown";
 }
 
 constexpr std::optional<MessageType> parse_message_type(std::string_view text) noexcept {
-  for (auto type :
-       {MessageType::connect, MessageType::disconnect, MessageType::subscribe, MessageType::unsubscribe,
-        MessageType::data, MessageType::error, MessageType::auth, MessageType::sync}) {
+  for (auto type : {MessageType::connect, MessageType::disconnect, MessageType::subscribe,
+                    MessageType::unsubscribe, MessageType::data, MessageType::error, MessageType::auth,
+                    MessageType::sync, MessageType::snapshot, MessageType::patch}) {
     if (to_string(type) == text) return type;
   }
   return std::nullopt;

@@ -88,9 +88,11 @@ std::string encode_auth_ok(std::string_view user_id, std::string_view id_json) {
   return out;
 }
 
-std::string encode_error(ErrorCode code, std::string_view message, std::string_view id_json) {
+std::string encode_error(ErrorCode code, std::string_view message, std::string_view id_json,
+                         std::string_view extra_fields) {
   std::string out = R"({"type":"error","error":)" + json_quote(message) + R"(,"code":")" +
                     std::string(to_string(code)) + '"';
+  out.append(extra_fields);
   append_id(out, id_json);
   out.push_back('}');
   return out;

@@ -33,7 +33,10 @@ std::string encode_ack(MessageType type, std::string_view topic, std::string_vie
 std::string encode_subscribe_ack(std::string_view topic, std::string_view id_json,
                                  const StreamPosition* position, std::optional<bool> recovered);
 std::string encode_auth_ok(std::string_view user_id, std::string_view id_json);
-std::string encode_error(ErrorCode code, std::string_view message, std::string_view id_json);
+// `extra_fields`: more members, already encoded, each with its leading comma
+// (`,"revision":7` for revision_conflict).
+std::string encode_error(ErrorCode code, std::string_view message, std::string_view id_json,
+                         std::string_view extra_fields = {});
 std::string encode_disconnect(std::string_view reason, bool reconnect);
 
 // JSON string literal (quoted, escaped) for arbitrary text.

@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "documents/local_documents.hpp"
+#include "documents/sqlite_document_store.hpp"
 #include "history/memory_history.hpp"
 #include "server/setting_files.hpp"
 #include "transport/http_session.hpp"
@@ -51,7 +53,8 @@ Service::Service(Config config, std::shared_ptr<spdlog::logger> log)
                : std::make_unique<TlsContext>(config_.tls_cert_file, config_.tls_key_file)),
       broker_(make_broker()),
       history_(make_history()),
-      node_(*broker_, registry_, history_.get()),
+      documents_(make_documents()),
+      node_(*broker_, registry_, history_.get(), documents_.get()),
       rest_(node_, auth_, origins_),
       context_{config_, node_, *broker_, auth_, origins_, registry_, limiter_, *log_, tls_.get()} {
   for (unsigned i = 0; i < config_.worker_threads; ++i) {
@@ -93,6 +96,24 @@ std::unique_ptr<History> Service::make_history() {
   auto history = std::make_unique<JetStreamHistory>(std::move(jetstream), hub_, *log_);
   jetstream_ = history.get();
   return history;
+}
+
+std::unique_ptr<Documents> Service::make_documents() {
+  std::string error;
+  auto patterns =
+      TopicPattern::parse_list(split_list(config_.document_topics), error);  // checked by load_config
+  if (!patterns || patterns->empty()) return nullptr;
+  DocumentSettings settings{std::move(*patterns), config_.document_max_bytes, config_.history_size};
+  std::unique_ptr<DocumentStore> store;
+  if (config_.document_store == "memory") {
+    store = std::make_unique<MemoryDocumentStore>(random_epoch());
+  } else {
+    store = std::make_unique<SqliteDocumentStore>(document_database_path(config_));
+  }
+  log_->info("documents: {} in {} (epoch {})", config_.document_topics,
+             config_.document_store == "memory" ? std::string("memory") : document_database_path(config_),
+             store->epoch());
+  return std::make_unique<LocalDocuments>(std::move(settings), std::move(store), *broker_);
 }
 
 void Service::start(bool listen) {

@@ -62,6 +62,7 @@ class Service {
  private:
   std::unique_ptr<Broker> make_broker();
   std::unique_ptr<History> make_history();
+  std::unique_ptr<Documents> make_documents();
   Worker& next_worker();
 
   Config config_;
@@ -78,6 +79,7 @@ class Service {
   // Declared before history_, which make_history() sets it while initialising.
   JetStreamHistory* jetstream_ = nullptr;  // history_ when durable topics live in JetStream
   std::unique_ptr<History> history_;       // null: no DURABLE_TOPICS
+  std::unique_ptr<Documents> documents_;   // null: no DOCUMENT_TOPICS
   Node node_;
   RestApi rest_;
   ServerContext context_;

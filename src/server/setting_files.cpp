@@ -1,10 +1,13 @@
 #include "server/setting_files.hpp"
 
 #include <exception>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "auth/jwt_verifier.hpp"
+#include "config/config.hpp"
+#include "documents/sqlite_document_store.hpp"
 #include "tls/tls_context.hpp"
 
 namespace natsync {
@@ -29,7 +32,25 @@ std::string read_public_key(Config& config) {
   return {};
 }
 
+// DATA_DIR, created if missing, and the document store in it, opened once (so a
+// directory it cannot write, or a file that is no SQLite database, stops the start).
+std::string check_data_dir(const Config& config) {
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) return "DATA_DIR '" + config.data_dir + "' cannot be created: " + ec.message();
+  try {
+    SqliteDocumentStore check(document_database_path(config));
+  } catch (const std::exception& e) {
+    return std::string("DATA_DIR '") + config.data_dir + "': " + e.what();
+  }
+  return {};
+}
+
 }  // namespace
+
+std::string document_database_path(const Config& config) {
+  return (std::filesystem::path(config.data_dir) / "documents.db").string();
+}
 
 std::string load_setting_files(Config& config) {
   if (!config.jwt_public_key_file.empty() && config.jwt_public_key.empty()) {
@@ -41,6 +62,9 @@ std::string load_setting_files(Config& config) {
     } catch (const std::exception& e) {
       return e.what();
     }
+  }
+  if (!split_list(config.document_topics).empty() && config.document_store == "sqlite") {
+    if (auto error = check_data_dir(config); !error.empty()) return error;
   }
   return {};
 }

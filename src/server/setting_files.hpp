@@ -11,6 +11,11 @@ namespace natsync {
 // Reads JWT_PUBLIC_KEY_FILE into config.jwt_public_key (when set and not read yet) and
 // checks that TLS_CERT_FILE and TLS_KEY_FILE make a usable TLS context. Empty when all
 // is well, else one line that names the setting and the file.
+// With DOCUMENT_TOPICS and DOCUMENT_STORE=sqlite also that DATA_DIR exists (it is
+// created) and holds a document store that opens.
 std::string load_setting_files(Config& config);
+
+// DATA_DIR/documents.db
+std::string document_database_path(const Config& config);
 
 }  // namespace natsync

@@ -3,10 +3,31 @@
 #include <boost/asio/dispatch.hpp>
 #include <utility>
 
+#include "protocol/document_messages.hpp"
 #include "protocol/error_code.hpp"
 #include "protocol/server_message.hpp"
 
 namespace natsync {
+
+namespace {
+
+// The answer to a client's patch: its ack with the new revision, or the error.
+std::string encode_document_outcome(const DocumentOutcome& outcome, std::string_view topic,
+                                    std::string_view request_id) {
+  switch (outcome.status) {
+    case DocumentOutcome::Status::ok: return encode_patch_ack(topic, request_id, outcome.revision);
+    case DocumentOutcome::Status::revision_conflict:
+      return encode_error(ErrorCode::revision_conflict, outcome.message, request_id,
+                          R"(,"revision":)" + std::to_string(outcome.revision));
+    case DocumentOutcome::Status::rejected:
+      return encode_error(outcome.code, outcome.message, request_id,
+                          outcome.index ? R"(,"index":)" + std::to_string(*outcome.index) : std::string());
+    case DocumentOutcome::Status::unavailable: break;
+  }
+  return encode_error(ErrorCode::internal_error, outcome.message, request_id);
+}
+
+}  // namespace
 
 ClientSession::ClientSession(Transport& transport, WorkerServices& services, std::optional<Identity> identity,
                              ConnectionLimiter::Ticket ticket)
@@ -124,6 +145,7 @@ void ClientSession::handle(ClientMessage& message) {
       reply(encode_ack(MessageType::unsubscribe, message.topic, message.id));
       break;
     case MessageType::sync: handle_sync(message); break;
+    case MessageType::patch: handle_patch(message); break;
     case MessageType::auth: handle_auth(message); break;
     case MessageType::disconnect: transport_.close(close_code::normal); break;
     default: break;  // the parser admits no other type
@@ -133,6 +155,12 @@ void ClientSession::handle(ClientMessage& message) {
 void ClientSession::handle_sync(ClientMessage& message) {
   if (!context().auth.may_publish(*permissions_, user_id_, message.topic)) {
     reply(encode_error(ErrorCode::permission_denied, "not allowed to sync into this topic", message.id));
+    return;
+  }
+  if (context().node.document(message.topic)) {
+    reply(encode_error(ErrorCode::invalid_message,
+                       "this topic is a document (DOCUMENT_TOPICS): change it with patch, not sync",
+                       message.id));
     return;
   }
   if (context().node.durable(message.topic)) {
@@ -186,9 +214,11 @@ void ClientSession::handle_subscribe(const ClientMessage& message) {
                        "a subscribe to this topic is still being answered: wait for its ack", message.id));
     return;
   }
-  // On a durable topic, live messages wait from the moment the subscription exists until
-  // the history has answered (acknowledge_subscribe): the replay goes first.
-  if (context().node.durable(message.topic)) seam_.begin(message.topic);
+  // On a durable topic or a document, live messages wait from the moment the
+  // subscription exists until the history (or the document) has answered
+  // (acknowledge_subscribe): the replay or the snapshot goes first.
+  if (context().node.durable(message.topic) || context().node.document(message.topic))
+    seam_.begin(message.topic);
   // Acked once the broker delivers the topic from every node (at once standalone).
   const bool appeared = hub.subscribe(*this, message.topic) == IndexChange::key_appeared;
   after_broker(Channel::topic, message.topic, appeared,
@@ -200,6 +230,10 @@ void ClientSession::handle_subscribe(const ClientMessage& message) {
 void ClientSession::acknowledge_subscribe(const std::string& topic, const std::string& request_id,
                                           const std::optional<StreamPosition>& since) {
   auto* history = context().node.history();
+  if (context().node.document(topic)) {
+    recover_document(topic, request_id, since);
+    return;
+  }
   if (!context().node.durable(topic)) {
     // Nothing to recover from: a "since" is answered recovered:false.
     reply(encode_subscribe_ack(topic, request_id, nullptr, since ? std::optional(false) : std::nullopt));
@@ -230,13 +264,62 @@ void ClientSession::finish_recovery(const std::string& topic, const std::string&
   }
   reply(encode_subscribe_ack(topic, request_id, &recovery.position,
                              asked_since ? std::optional(recovery.recovered) : std::nullopt));
+  deliver_catch_up(topic, recovery.frames, recovery.position);
+}
+
+void ClientSession::deliver_catch_up(const std::string& topic, const std::vector<Frame>& frames,
+                                     const StreamPosition& position) {
   // The replay and the messages held meanwhile may go over WS_MAX_QUEUE_BYTES (a client
-  // back after a long absence); what comes after them may not.
-  std::size_t replay_bytes = seam_.held_bytes(topic);
-  for (const auto& frame : recovery.frames) replay_bytes += frame->size();
-  transport_.allow_over_bound(replay_bytes);
-  for (const auto& frame : recovery.frames) deliver(frame);
-  for (const auto& frame : seam_.finish(topic, recovery.position)) deliver(frame);
+  // back after a long absence, a large snapshot); what comes after them may not.
+  std::size_t catch_up_bytes = seam_.held_bytes(topic);
+  for (const auto& frame : frames) catch_up_bytes += frame->size();
+  transport_.allow_over_bound(catch_up_bytes);
+  for (const auto& frame : frames) deliver(frame);
+  for (const auto& frame : seam_.finish(topic, position)) deliver(frame);
+}
+
+void ClientSession::recover_document(const std::string& topic, const std::string& request_id,
+                                     const std::optional<StreamPosition>& since) {
+  if (!seam_.recovering(topic)) return;  // unsubscribed meanwhile
+  context().node.documents()->recover(topic, since,
+                                      on_worker([topic, request_id, asked_since = since.has_value()](
+                                                    ClientSession& self, DocumentRecovery recovery) {
+                                        self.finish_document_recovery(topic, request_id, asked_since,
+                                                                      std::move(recovery));
+                                      }));
+}
+
+void ClientSession::finish_document_recovery(const std::string& topic, const std::string& request_id,
+                                             bool asked_since, DocumentRecovery recovery) {
+  if (!seam_.recovering(topic)) return;  // unsubscribed meanwhile
+  if (!recovery.available) {
+    leave_topic(topic);
+    reply(encode_error(ErrorCode::internal_error,
+                       "not subscribed: the document could not be read; subscribe again", request_id));
+    return;
+  }
+  reply(encode_document_subscribe_ack(topic, request_id, recovery.position.offset, recovery.position.epoch,
+                                      asked_since ? std::optional(recovery.recovered) : std::nullopt));
+  deliver_catch_up(topic, recovery.frames, recovery.position);
+}
+
+void ClientSession::handle_patch(ClientMessage& message) {
+  if (!context().node.document(message.topic)) {
+    reply(encode_error(
+        ErrorCode::invalid_message,
+        "this topic is not a document: it matches no DOCUMENT_TOPICS pattern (publish with sync)",
+        message.id));
+    return;
+  }
+  if (!context().auth.may_publish(*permissions_, user_id_, message.topic)) {
+    reply(encode_error(ErrorCode::forbidden, "not allowed to change this document", message.id));
+    return;
+  }
+  context().node.documents()->change(message.topic, message.change,
+                                     on_worker([topic = message.topic, request_id = message.id](
+                                                   ClientSession& self, const DocumentOutcome& outcome) {
+                                       self.reply(encode_document_outcome(outcome, topic, request_id));
+                                     }));
 }
 
 void ClientSession::deliver_offset(const Publication& publication) {

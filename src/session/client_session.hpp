@@ -76,6 +76,16 @@ class ClientSession final : public Subscriber, public ConnectionHandler {
   // or, if it could not answer, a broker_unavailable error and no subscription.
   void finish_recovery(const std::string& topic, const std::string& request_id, bool asked_since,
                        Recovery recovery);
+  // On a document topic: the snapshot (or the changes after `since`), then its changes.
+  void recover_document(const std::string& topic, const std::string& request_id,
+                        const std::optional<StreamPosition>& since);
+  void finish_document_recovery(const std::string& topic, const std::string& request_id, bool asked_since,
+                                DocumentRecovery recovery);
+  // The frames a subscribe's answer delivers at once (a replay, a snapshot), then the
+  // live ones held meanwhile, which may together go over the queue's bound.
+  void deliver_catch_up(const std::string& topic, const std::vector<Frame>& frames,
+                        const StreamPosition& position);
+  void handle_patch(ClientMessage& message);
   void handle_sync(ClientMessage& message);
   // A client "sync" into a durable topic: acked (or refused) once it is stored.
   void sync_durable(ClientMessage& message);

@@ -7,7 +7,7 @@
 //
 //   node bench/compare.js [--smoke] [--repeat N] [--out DIR] [--only a,b] [--peers natsync,…]
 'use strict';
-const { spawn, execFileSync } = require('node:child_process');
+const { spawn, spawnSync, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
@@ -266,6 +266,15 @@ async function main() {
     put('scale', 'natsync', 'topics', r);
   }
 
+  if (wanted('documents')) {
+    // Shared documents: natsync only (bench/documents.js; no peer has them).
+    process.stderr.write('documents: patches/s on 1 and 1,000 documents, ack latency, a 100 KiB snapshot to many subscribers\n');
+    const run = spawnSync(process.execPath, [path.join(__dirname, 'documents.js'), ...(smoke ? ['--smoke'] : [])],
+      { env: { ...process.env, NATSYNC_BIN: natsyncBin }, encoding: 'utf8', timeout: 300000 });
+    if (run.status === 0) put('documents', 'natsync', 'sqlite', JSON.parse(run.stdout.trim().split('\n').pop()));
+    else failures.push(`documents: ${run.stderr.slice(-2000)}`);
+  }
+
   fs.writeFileSync(path.join(outDir, 'latest.json'), JSON.stringify(report, null, 1) + '\n');
   const table = summarize(report);
   fs.writeFileSync(path.join(outDir, 'latest.md'), table + '\n');
@@ -321,6 +330,14 @@ function summarize(report) {
   }
   rows.push('');
   rows.push(...targets(report));
+  const d = s.documents?.natsync?.sqlite;
+  if (d) {
+    rows.push('', '| documents (natsync, SQLite, fsync per group commit) | value |', '|---|---|');
+    rows.push(`| patches/s, one document (${d.writers} writers x ${d.window} in flight) | ${fmt(d.one_document.patches_per_s)} |`);
+    rows.push(`| patches/s, 1,000 documents | ${fmt(d['1000_documents'].patches_per_s)} |`);
+    rows.push(`| acked patch latency p50 / p99, one at a time | ${fmt(d.latency.p50_us, ' µs')} / ${fmt(d.latency.p99_us, ' µs')} |`);
+    rows.push(`| ${fmt(d.snapshot.document_bytes / 1024)} KiB snapshot to ${fmt(d.snapshot.subscribers)} subscribers | ${fmt(d.snapshot.ms, ' ms')} |`);
+  }
   return rows.join('\n');
 }
 

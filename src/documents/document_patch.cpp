@@ -34,12 +34,40 @@ PatchError too_deep() {
                     "nesting deeper than " + std::to_string(kMaxDocumentDepth) + " levels", std::nullopt};
 }
 
+// What RFC 6902 requires of the target and nlohmann's patch() does not check: "remove"
+// needs its location to exist (nlohmann silently does nothing under a scalar or null
+// parent), and "add", "move" and "copy" need their parent to be an object or an array
+// (nlohmann asserts on a scalar parent, and turns a null one into an object).
+// A malformed operation is left to patch_inplace, which names what is wrong with it.
+std::optional<std::string> target_refused(const nlohmann::json& work, const nlohmann::json& op) {
+  if (!op.is_object()) return std::nullopt;
+  const auto name = op.find("op");
+  const auto path = op.find("path");
+  if (name == op.end() || path == op.end() || !name->is_string() || !path->is_string()) return std::nullopt;
+  const nlohmann::json::json_pointer pointer(path->get<std::string>());
+  const auto& verb = name->get_ref<const std::string&>();
+  if (verb == "remove") {
+    if (pointer.empty()) return "the whole document cannot be removed";
+    if (!work.contains(pointer)) return "path '" + pointer.to_string() + "' not found";
+  } else if (verb == "add" || verb == "move" || verb == "copy") {
+    if (pointer.empty()) return std::nullopt;
+    const auto parent = pointer.parent_pointer();
+    if (work.contains(parent) && !work.at(parent).is_structured())
+      return "the parent of '" + pointer.to_string() + "' is neither an object nor an array";
+  }
+  return std::nullopt;
+}
+
 // RFC 6902, one operation at a time on a working copy, so that a failure names its
 // operation and leaves the document as it was (the whole patch applies or none of it).
 std::optional<PatchError> apply_operations(nlohmann::json& work, const nlohmann::json& ops) {
   for (std::size_t i = 0; i < ops.size(); ++i) {
     const auto& op = ops[i];
     try {
+      if (auto refused = target_refused(work, op)) {
+        return PatchError{ErrorCode::patch_failed, "operation " + std::to_string(i) + " failed: " + *refused,
+                          i};
+      }
       work.patch_inplace(nlohmann::json::array({op}));
     } catch (const nlohmann::json::parse_error& e) {
       // The operation is malformed: no "op", an unknown one, a missing "path"/"value"/"from".

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
 
 using namespace natsync;
 using nlohmann::json;
@@ -115,6 +116,34 @@ TEST(DocumentPatch, AFailingOperationNamesItsIndexAndChangesNothing) {
   EXPECT_EQ(error->code, ErrorCode::patch_failed);
   EXPECT_EQ(error->index, 1U);
   EXPECT_EQ(before, json::parse(R"({"n":1})"));
+}
+
+// Where nlohmann's patch() is more lenient than RFC 6902 (or asserts), apply_change is
+// not: each of these fails with patch_failed and names its operation.
+TEST(DocumentPatch, TargetsTheRfcForbidsFailEvenWhereTheLibraryWouldNot) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"null", R"([{"op":"remove","path":"/q"}])"},
+      {R"({"a":5})", R"([{"op":"remove","path":"/a/b"}])"},
+      {R"({"a":"text"})", R"([{"op":"remove","path":"/a/0"}])"},
+      {R"({"a":1})", R"([{"op":"remove","path":""}])"},
+      {R"({"a":5})", R"([{"op":"add","path":"/a/b","value":1}])"},
+      {R"({"a":true})", R"([{"op":"add","path":"/a/-","value":1}])"},
+      {R"({"a":5,"c":1})", R"([{"op":"move","from":"/c","path":"/a/b"}])"},
+      {R"({"a":5,"c":1})", R"([{"op":"copy","from":"/c","path":"/a/b"}])"},
+      {R"({"a":{}})", R"([{"op":"add","path":"/a/b","value":1},{"op":"remove","path":"/a/b/c"}])"},
+  };
+  for (const auto& [document, ops] : cases) {
+    SCOPED_TRACE(std::string(document) + " + " + ops);
+    auto outcome = apply(document, DocumentChange::Form::ops, ops);
+    auto* error = std::get_if<PatchError>(&outcome);
+    ASSERT_NE(error, nullptr);
+    EXPECT_EQ(error->code, ErrorCode::patch_failed) << error->message;
+  }
+  auto last = apply(R"({"a":{}})", DocumentChange::Form::ops,
+                    R"([{"op":"add","path":"/a/b","value":1},{"op":"remove","path":"/a/b/c"}])");
+  EXPECT_EQ(std::get<PatchError>(last).index, 1U);
+  EXPECT_EQ(result_of(apply(R"({"a":[1]})", DocumentChange::Form::ops, R"([{"op":"remove","path":"/a/0"}])")),
+            json::parse(R"({"a":[]})"));
 }
 
 TEST(DocumentPatch, MalformedOperationsAreInvalidMessagesWithTheirIndex) {

@@ -5,6 +5,7 @@
 #include <string>
 
 using natsync::ClientMessage;
+using natsync::DocumentChange;
 using natsync::ErrorCode;
 using natsync::MessageParser;
 using natsync::MessageType;
@@ -185,4 +186,46 @@ TEST(ClientMessage, SubscribeSinceIsAnOffsetAndAnEpoch) {
   const auto error = bad(parser, long_epoch);
   EXPECT_EQ(error.code, ErrorCode::invalid_message);
   EXPECT_EQ(error.id, "9");
+}
+
+TEST(ClientMessage, PatchTakesExactlyOneFormAndAnIfRevision) {
+  MessageParser parser;
+  auto merge = std::get<ClientMessage>(
+      parser.parse_client_message(R"({"type":"patch","topic":"b.1","data":{"a" : 1}})"));
+  EXPECT_EQ(merge.type, MessageType::patch);
+  EXPECT_EQ(merge.change.form, DocumentChange::Form::merge);
+  EXPECT_EQ(merge.change.body, R"({"a":1})");
+  EXPECT_FALSE(merge.change.if_revision);
+  auto ops = std::get<ClientMessage>(parser.parse_client_message(
+      R"({"type":"patch","topic":"b.1","ops":[{"op":"remove","path":"/a"}],"if_revision":7})"));
+  EXPECT_EQ(ops.change.form, DocumentChange::Form::ops);
+  EXPECT_EQ(ops.change.if_revision, 7U);
+  auto replace = std::get<ClientMessage>(
+      parser.parse_client_message(R"({"type":"patch","topic":"b.1","data":null,"replace":true})"));
+  EXPECT_EQ(replace.change.form, DocumentChange::Form::replace);
+  EXPECT_EQ(replace.change.body, "null");
+  for (const char* bad :
+       {R"({"type":"patch","topic":"b.1"})", R"({"type":"patch","topic":"b.1","data":1,"ops":[]})",
+        R"({"type":"patch","topic":"b.1","ops":{}})",
+        R"({"type":"patch","topic":"b.1","ops":[],"replace":true})",
+        R"({"type":"patch","topic":"b.1","data":1,"replace":1})",
+        R"({"type":"patch","topic":"b.1","data":1,"if_revision":-1})",
+        R"({"type":"patch","topic":"b.1","data":1,"if_revision":"1"})", R"({"type":"patch","data":1})"}) {
+    auto parsed = parser.parse_client_message(bad);
+    ASSERT_TRUE(std::holds_alternative<ProtocolError>(parsed)) << bad;
+    EXPECT_EQ(std::get<ProtocolError>(parsed).code, ErrorCode::invalid_message) << bad;
+  }
+}
+
+TEST(ClientMessage, SinceIsAnOffsetOrARevisionNeverBoth) {
+  MessageParser parser;
+  auto revision = std::get<ClientMessage>(parser.parse_client_message(
+      R"({"type":"subscribe","topic":"b.1","since":{"revision":4,"epoch":"e"}})"));
+  EXPECT_EQ(revision.since->offset, 4U);
+  EXPECT_EQ(revision.since->epoch, "e");
+  for (const char* bad : {R"({"type":"subscribe","topic":"b.1","since":{"revision":4,"offset":4}})",
+                          R"({"type":"subscribe","topic":"b.1","since":{"epoch":"e"}})",
+                          R"({"type":"subscribe","topic":"b.1","since":{"revision":-4}})"}) {
+    EXPECT_TRUE(std::holds_alternative<ProtocolError>(parser.parse_client_message(bad))) << bad;
+  }
 }

@@ -12,9 +12,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "broker/local_broker.hpp"
+#include "documents/local_documents.hpp"
 #include "history/memory_history.hpp"
 #include "hub/hub.hpp"
 
@@ -88,7 +90,9 @@ struct World {
   LocalBroker broker{hub, "node-1"};
   ConnectionRegistry registry;
   MemoryHistory history{durable("d.>"), broker};
-  Node node{broker, registry, &history};
+  LocalDocuments documents{DocumentSettings{{*TopicPattern::parse("b.>")}, 1024, 10},
+                           std::make_unique<MemoryDocumentStore>("e1"), broker};
+  Node node{broker, registry, &history, &documents};
   Authenticator auth{config};
   OriginPolicy origins{{}};
   ConnectionLimiter limiter{ConnectionLimits{}};
@@ -104,6 +108,15 @@ struct World {
   void run() {
     io.restart();
     io.poll();
+  }
+  // Runs the worker until `done` holds (answers from the documents' committer thread).
+  template <class Done>
+  bool run_until(Done done) {
+    for (int i = 0; i < 2000 && !done(); ++i) {
+      std::this_thread::sleep_for(1ms);
+      run();
+    }
+    return done();
   }
 };
 
@@ -366,4 +379,62 @@ TEST(ClientSession, ClosedSessionsLeaveTheHubAndIgnoreLateAnswers) {
   EXPECT_TRUE(c.transport.take().empty());
   EXPECT_EQ(world.registry.connections(), 0U);
   EXPECT_TRUE(world.local.topics_of(c.session).empty());
+}
+
+TEST(ClientSession, DocumentSubscribeGetsAckSnapshotThenPatchesInRevisionOrder) {
+  World world;
+  Connection reader(world, world.identity("reader"));
+  Connection writer(world, world.identity("writer"));
+  reader.open();
+  writer.open();
+  reader.transport.take();
+  writer.transport.take();
+  reader.message(R"({"type":"subscribe","topic":"b.1","id":1})");
+  auto frames = reader.transport.take();
+  ASSERT_EQ(frames.size(), 2U);
+  EXPECT_EQ(frames[0], R"({"type":"subscribe","topic":"b.1","revision":0,"epoch":"e1","id":1})");
+  EXPECT_EQ(frames[1], R"({"type":"snapshot","topic":"b.1","data":null,"revision":0,"epoch":"e1"})");
+
+  writer.message(R"({"type":"patch","topic":"b.1","id":"a","data":{"x":1}})");
+  writer.message(R"({"type":"patch","topic":"b.1","id":"b","ops":[{"op":"add","path":"/y","value":2}]})");
+  ASSERT_TRUE(world.run_until([&] { return has(writer.transport.sent, R"("id":"b","revision":2)"); }));
+  EXPECT_EQ(writer.transport.take(),
+            (std::vector<std::string>{R"({"type":"patch","topic":"b.1","id":"a","revision":1})",
+                                      R"({"type":"patch","topic":"b.1","id":"b","revision":2})"}));
+  ASSERT_TRUE(world.run_until([&] { return reader.transport.sent.size() == 2; }));
+  EXPECT_EQ(
+      reader.transport.take(),
+      (std::vector<std::string>{
+          R"({"type":"patch","topic":"b.1","revision":1,"data":{"x":1}})",
+          R"({"type":"patch","topic":"b.1","revision":2,"ops":[{"op":"add","path":"/y","value":2}]})"}));
+
+  // Back with since: the one change it missed, no snapshot.
+  reader.message(R"({"type":"unsubscribe","topic":"b.1"})");
+  writer.message(R"({"type":"patch","topic":"b.1","id":"c","data":{"z":3},"if_revision":2})");
+  ASSERT_TRUE(world.run_until([&] { return has(writer.transport.sent, R"("revision":3)"); }));
+  reader.transport.take();
+  reader.message(R"({"type":"subscribe","topic":"b.1","id":2,"since":{"revision":2,"epoch":"e1"}})");
+  EXPECT_EQ(reader.transport.take(),
+            (std::vector<std::string>{
+                R"({"type":"subscribe","topic":"b.1","revision":3,"epoch":"e1","recovered":true,"id":2})",
+                R"({"type":"patch","topic":"b.1","revision":3,"data":{"z":3}})"}));
+}
+
+TEST(ClientSession, DocumentChangesThatDoNotApplyAreAnsweredWithTheirError) {
+  World world;
+  Connection writer(world, world.identity("writer"));
+  writer.open();
+  writer.transport.take();
+  writer.message(R"({"type":"patch","topic":"b.1","id":1,"data":{"a":1},"if_revision":5})");
+  ASSERT_TRUE(world.run_until([&] { return !writer.transport.sent.empty(); }));
+  EXPECT_TRUE(has(writer.transport.take(), R"("code":"revision_conflict","revision":0,"id":1)"));
+  writer.message(R"({"type":"patch","topic":"b.1","id":2,"ops":[{"op":"remove","path":"/q"}]})");
+  ASSERT_TRUE(world.run_until([&] { return !writer.transport.sent.empty(); }));
+  const auto failed = writer.transport.take();
+  ASSERT_FALSE(failed.empty());
+  EXPECT_TRUE(has(failed, R"("code":"patch_failed","index":0,"id":2)")) << failed.at(0);
+  writer.message(R"({"type":"sync","topic":"b.1","id":3,"data":1})");
+  EXPECT_TRUE(has(writer.transport.take(), R"("code":"invalid_message","id":3)"));
+  writer.message(R"({"type":"patch","topic":"plain","id":4,"data":1})");
+  EXPECT_TRUE(has(writer.transport.take(), R"("code":"invalid_message","id":4)"));
 }

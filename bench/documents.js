@@ -8,12 +8,15 @@
 //               the first subscribe to the last snapshot received.
 // Every run starts a fresh server with DATA_DIR in the system's temp directory (where
 // that directory's disk is decides the fsync cost: the note of a run says which).
+// --store jetstream: the node in cluster mode on nats-server with JetStream (1 server,
+// 1 replica); jetstream3: on 3 routed servers, 3 replicas (every ack waits for a quorum).
 //
-//   node bench/documents.js [--smoke] [--store sqlite|memory] [--json FILE]
+//   node bench/documents.js [--smoke] [--store sqlite|memory|jetstream|jetstream3] [--json FILE]
 // NATSYNC_BIN picks the binary (default build/natsync).
 'use strict';
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
+const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const WebSocket = require(path.join(__dirname, '../tests/e2e/node_modules/ws'));
@@ -28,10 +31,47 @@ const WRITERS = 8;
 const WINDOW = 32;
 const SUBSCRIBERS = smoke ? 50 : 1000;
 
+const freePort = () => new Promise((resolve) => {
+  const server = net.createServer().listen(0, '127.0.0.1', () => { const { port } = server.address(); server.close(() => resolve(port)); });
+});
+
+// nats-server(s) with JetStream in one temp directory; resolves once each listens.
+async function startJetStream(size) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'natsync-bench-js-'));
+  const ports = [];
+  for (let i = 0; i < size; i++) ports.push({ client: await freePort(), route: await freePort() });
+  const children = ports.map((p, i) => {
+    const args = ['-a', '127.0.0.1', '-p', String(p.client), '-js', '-sd', path.join(dir, `s${i}`), '-n', `b${i}`];
+    if (size > 1) {
+      args.push('--cluster', `nats://127.0.0.1:${p.route}`, '--cluster_name', 'bench',
+        '--routes', ports.filter((_, j) => j !== i).map((q) => `nats://127.0.0.1:${q.route}`).join(','));
+    }
+    return spawn('nats-server', args, { stdio: 'ignore' });
+  });
+  const listening = (port) => new Promise((resolve) => {
+    const attempt = () => net.connect(port, '127.0.0.1').once('connect', function () { this.destroy(); resolve(); })
+      .once('error', () => setTimeout(attempt, 50));
+    attempt();
+  });
+  await Promise.all(ports.map((p) => listening(p.client)));
+  return {
+    urls: ports.map((p) => `nats://127.0.0.1:${p.client}`).join(','),
+    async stop() {
+      await Promise.all(children.map((child) => new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); })));
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const jetstreamSize = { jetstream: 1, jetstream3: 3 }[store] ?? 0;
+let runs = 0;
+
 async function startServer() {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'natsync-bench-documents-'));
+  const nats = jetstreamSize ? await startJetStream(jetstreamSize) : null;
+  const cluster = nats ? { NATS_URL: nats.urls, NATS_SUBJECT_PREFIX: `bench${runs++}`, HISTORY_REPLICAS: String(jetstreamSize) } : {};
   const child = spawn(BIN, [], {
-    env: { ...process.env, LISTEN_ADDR: '127.0.0.1:0', DOCUMENT_TOPICS: 'doc.>', DOCUMENT_STORE: store, DATA_DIR: dataDir,
+    env: { ...process.env, ...cluster, LISTEN_ADDR: '127.0.0.1:0', DOCUMENT_TOPICS: 'doc.>', DOCUMENT_STORE: nats ? 'sqlite' : store, DATA_DIR: dataDir,
       WS_MESSAGE_RATE: '0', LOG_LEVEL: 'info', DOCUMENT_MAX_BYTES: String(1 << 20), WS_MAX_MESSAGE_SIZE: String(1 << 20), WS_MAX_QUEUE_BYTES: String(4 << 20) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -46,11 +86,14 @@ async function startServer() {
     child.stderr.on('data', onData);
     child.on('exit', (code) => reject(new Error(`natsync exited ${code}: ${output}`)));
   });
+  // In a cluster the documents are ready once the node has set up its stream.
+  while (nats && !/documents in JetStream stream/.test(output)) await new Promise((r) => setTimeout(r, 50));
   return {
     port,
     async stop() {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
+      if (nats) await nats.stop();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };

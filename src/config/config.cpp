@@ -385,11 +385,6 @@ std::string check_settings(Config& config, const RawSettings& raw) {
   if (config.document_store != "sqlite" && config.document_store != "memory")
     return "DOCUMENT_STORE '" + config.document_store + "' must be sqlite or memory";
   if (config.document_max_bytes > std::size_t{64} << 20U) return "DOCUMENT_MAX_BYTES must be at most 64 MiB";
-  if (!split_list(config.document_topics).empty() && !config.nats_servers.empty()) {
-    // Documents on JetStream (shared by every node) are the next step of issue 17; a
-    // node-local store under a cluster would let nodes disagree, so it is refused.
-    return "DOCUMENT_TOPICS with NATS_URL: documents are standalone only so far (docs/documents.md)";
-  }
   if (config.data_dir.empty()) return "DATA_DIR must not be empty";
   if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
     return "TLS_CERT_FILE and TLS_KEY_FILE go together: set both (TLS) or neither (plain HTTP)";

@@ -71,6 +71,8 @@ class Documents {
                        RecoverDone done) = 0;
   // Documents in memory now (status).
   virtual std::size_t documents() const = 0;
+  // Housekeeping, about once a second from one worker (a cluster's consumer watch).
+  virtual void sweep() {}
 };
 
 }  // namespace natsync

@@ -10,11 +10,6 @@
 
 namespace natsync {
 
-bool is_document(const DocumentSettings& settings, std::string_view topic) {
-  return std::any_of(settings.topics.begin(), settings.topics.end(),
-                     [topic](const TopicPattern& pattern) { return pattern.matches(topic); });
-}
-
 LocalDocuments::LocalDocuments(DocumentSettings settings, std::unique_ptr<DocumentStore> store,
                                Broker& broker)
     : settings_(std::move(settings)), store_(std::move(store)), broker_(broker), epoch_(store_->epoch()) {
@@ -119,14 +114,11 @@ void LocalDocuments::recover(const std::string& topic, const std::optional<Strea
     const std::lock_guard lock(shard.mutex);
     auto& state = state_of(shard, topic);
     recovery.position = StreamPosition{state.committed_revision, epoch_};
-    if (since && since->epoch == epoch_ && since->offset <= state.committed_revision) {
+    if (since && since->epoch == epoch_) {
       // Recovered when every change after `since` is still kept (none: it is current).
-      const auto wanted = state.committed_revision - since->offset;
-      if (wanted <= state.recent.size()) {
+      if (auto frames = state.recent.after(since->offset, state.committed_revision)) {
         recovery.recovered = true;
-        for (auto it = state.recent.end() - static_cast<std::ptrdiff_t>(wanted); it != state.recent.end();
-             ++it)
-          recovery.frames.push_back(it->second);
+        recovery.frames = std::move(*frames);
       }
     }
     if (!recovery.recovered) {
@@ -176,14 +168,8 @@ void LocalDocuments::commit(std::vector<Pending>& batch) {
       state.committed_json = std::move(pending.data_json);
       state.committed_revision = pending.revision;
       state.snapshot.reset();
-      state.recent.emplace_back(pending.revision, pending.patch);
-      state.recent_bytes += pending.patch->size();
-      // At most HISTORY_SIZE changes and DOCUMENT_MAX_BYTES of them: a longer catch-up
-      // would cost more than the snapshot that replaces it.
-      while (state.recent.size() > settings_.changes_kept || state.recent_bytes > settings_.max_bytes) {
-        state.recent_bytes -= state.recent.front().second->size();
-        state.recent.pop_front();
-      }
+      // At most HISTORY_SIZE changes and DOCUMENT_MAX_BYTES of them.
+      state.recent.add(pending.revision, pending.patch, settings_.changes_kept, settings_.max_bytes);
     }
     const StreamPosition at{pending.revision, epoch_};
     broker_.publish(make_publication(Publication::Target::topic, pending.topic, pending.patch, 0, &at));

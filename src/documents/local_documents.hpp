@@ -27,19 +27,12 @@
 #include <vector>
 
 #include "broker/broker.hpp"
+#include "documents/document_settings.hpp"
 #include "documents/document_store.hpp"
 #include "documents/documents.hpp"
-#include "protocol/topic_pattern.hpp"
+#include "documents/recent_changes.hpp"
 
 namespace natsync {
-
-struct DocumentSettings {
-  std::vector<TopicPattern> topics;    // DOCUMENT_TOPICS
-  std::size_t max_bytes = 256 * 1024;  // DOCUMENT_MAX_BYTES
-  std::size_t changes_kept = 1000;     // HISTORY_SIZE: changes kept per document for catch-up
-};
-
-bool is_document(const DocumentSettings& settings, std::string_view topic);
 
 class LocalDocuments final : public Documents {
  public:
@@ -62,9 +55,8 @@ class LocalDocuments final : public Documents {
     std::uint64_t head_revision = 0;
     std::string committed_json = "null";
     std::uint64_t committed_revision = 0;
-    Frame snapshot;                                      // of the committed state, made on first use
-    std::deque<std::pair<std::uint64_t, Frame>> recent;  // committed changes, oldest first
-    std::size_t recent_bytes = 0;
+    Frame snapshot;        // of the committed state, made on first use
+    RecentChanges recent;  // committed changes
   };
   struct Shard {
     mutable std::mutex mutex;

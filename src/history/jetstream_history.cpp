@@ -35,13 +35,7 @@ std::int64_t wall_now_ns() {
 }  // namespace
 
 std::string JetStreamHistory::stream_name(std::string_view subject_prefix) {
-  std::string name;
-  for (const char c : subject_prefix) {
-    const bool plain =
-        (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-    name.push_back(plain ? static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c) : '_');
-  }
-  return name + "_HISTORY";
+  return natsync::stream_name(subject_prefix, "HISTORY");
 }
 
 JetStreamHistory::JetStreamHistory(JetStreamSettings settings, const Hub& hub, spdlog::logger& log)
@@ -49,7 +43,7 @@ JetStreamHistory::JetStreamHistory(JetStreamSettings settings, const Hub& hub, s
       hub_(hub),
       log_(log),
       subject_prefix_(settings_.subject_prefix + ".d."),
-      client_(stream_name(settings_.subject_prefix), log) {}
+      client_(stream_name(settings_.subject_prefix), "history", log) {}
 
 JetStreamHistory::~JetStreamHistory() { stop(); }
 

@@ -42,8 +42,8 @@
 
 #include "history/history.hpp"
 #include "history/history_store.hpp"
-#include "history/jetstream_client.hpp"
 #include "hub/hub.hpp"
+#include "jetstream/jetstream_client.hpp"
 #include "protocol/client_message.hpp"
 
 namespace natsync {

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "documents/jetstream_documents.hpp"
 #include "documents/local_documents.hpp"
 #include "documents/sqlite_document_store.hpp"
 #include "history/memory_history.hpp"
@@ -104,6 +105,19 @@ std::unique_ptr<Documents> Service::make_documents() {
       TopicPattern::parse_list(split_list(config_.document_topics), error);  // checked by load_config
   if (!patterns || patterns->empty()) return nullptr;
   DocumentSettings settings{std::move(*patterns), config_.document_max_bytes, config_.history_size};
+  if (!config_.nats_servers.empty()) {
+    JetStreamDocumentSettings jetstream;
+    jetstream.servers = config_.nats_servers;
+    jetstream.subject_prefix = config_.nats_subject_prefix;
+    jetstream.node_id = config_.node_id;
+    jetstream.documents = std::move(settings);
+    jetstream.replicas = static_cast<int>(config_.history_replicas);
+    auto documents = std::make_unique<JetStreamDocuments>(std::move(jetstream), hub_, *log_);
+    jetstream_documents_ = documents.get();
+    log_->info("documents: {} in JetStream stream {}", config_.document_topics,
+               JetStreamDocuments::stream_name(config_.nats_subject_prefix));
+    return documents;
+  }
   std::unique_ptr<DocumentStore> store;
   if (config_.document_store == "memory") {
     store = std::make_unique<MemoryDocumentStore>(random_epoch());
@@ -135,6 +149,7 @@ void Service::start(bool listen) {
   }
   if (nats_) nats_->start();
   if (jetstream_) jetstream_->start();
+  if (jetstream_documents_) jetstream_documents_->start();
   for (auto& worker : workers_) worker->start();
   running_ = true;
 
@@ -170,6 +185,7 @@ void Service::stop() {
   }
   // Before the workers go: nothing from NATS may be dispatched to them after this.
   if (jetstream_) jetstream_->stop();
+  if (jetstream_documents_) jetstream_documents_->stop();
   if (nats_) nats_->stop();
   for (auto& worker : workers_) worker->stop();
   log_->info("stopped");

@@ -15,6 +15,7 @@
 #include "broker/nats_broker.hpp"
 #include "config/config.hpp"
 #include "core/server_context.hpp"
+#include "documents/jetstream_documents.hpp"
 #include "history/jetstream_history.hpp"
 #include "hub/hub.hpp"
 
@@ -77,9 +78,10 @@ class Service {
   NatsBroker* nats_ = nullptr;  // broker_ when in multi-node mode
   std::unique_ptr<Broker> broker_;
   // Declared before history_, which make_history() sets it while initialising.
-  JetStreamHistory* jetstream_ = nullptr;  // history_ when durable topics live in JetStream
-  std::unique_ptr<History> history_;       // null: no DURABLE_TOPICS
-  std::unique_ptr<Documents> documents_;   // null: no DOCUMENT_TOPICS
+  JetStreamHistory* jetstream_ = nullptr;              // history_ when durable topics live in JetStream
+  JetStreamDocuments* jetstream_documents_ = nullptr;  // documents_ in a cluster
+  std::unique_ptr<History> history_;                   // null: no DURABLE_TOPICS
+  std::unique_ptr<Documents> documents_;               // null: no DOCUMENT_TOPICS
   Node node_;
   RestApi rest_;
   ServerContext context_;

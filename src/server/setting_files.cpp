@@ -63,7 +63,9 @@ std::string load_setting_files(Config& config) {
       return e.what();
     }
   }
-  if (!split_list(config.document_topics).empty() && config.document_store == "sqlite") {
+  // With NATS_URL documents live in JetStream: no local store.
+  if (!split_list(config.document_topics).empty() && config.document_store == "sqlite" &&
+      config.nats_servers.empty()) {
     if (auto error = check_data_dir(config); !error.empty()) return error;
   }
   return {};

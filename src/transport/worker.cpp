@@ -129,9 +129,11 @@ void Worker::sweep() {
   // The first worker also runs the history's housekeeping once a second (standalone:
   // reads and appends trim the topics they touch; this frees those no one touches).
   auto* history = context_.node.history();
-  if (index_ == 0 && history != nullptr && now - last_history_sweep_ >= std::chrono::seconds(1)) {
+  auto* documents = context_.node.documents();
+  if (index_ == 0 && now - last_history_sweep_ >= std::chrono::seconds(1)) {
     last_history_sweep_ = now;
-    history->sweep();
+    if (history != nullptr) history->sweep();
+    if (documents != nullptr) documents->sweep();
   }
 }
 

@@ -4,8 +4,8 @@
 // changes, REST, permissions and hostile input. Each subscriber rebuilds the document
 // with npm's fast-json-patch (RFC 6902) and json-merge-patch (RFC 7396), not with ours.
 //
-// Standalone only for now: a node refuses DOCUMENT_TOPICS with NATS_URL until documents
-// live in JetStream, so the cluster pass of the suite skips this file.
+// Every node here is standalone (SQLite or memory), so the cluster pass of the suite
+// skips this file: documents in a cluster (JetStream) are documents_cluster.test.js.
 'use strict';
 const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -14,64 +14,15 @@ const os = require('node:os');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const jwt = require('jsonwebtoken');
-const jsonPatch = require('fast-json-patch');
-const mergePatch = require('json-merge-patch');
 const { BIN, CLUSTER, startServer, Client, postJson, waitFor } = require('./harness');
+const { DocumentMirror, subscribed, getDocument, postDocument, incrementCounter } = require('./document_clients');
 
-const skip = CLUSTER ? 'documents are standalone only so far (DOCUMENT_TOPICS is refused with NATS_URL)' : false;
+const skip = CLUSTER ? 'standalone documents; documents_cluster.test.js runs them in a cluster' : false;
 const SANITIZED = process.env.NATSYNC_SANITIZED === '1';
 const dataDirs = [];
 const dataDir = () => { dataDirs.push(fs.mkdtempSync(path.join(os.tmpdir(), 'natsync-documents-'))); return dataDirs.at(-1); };
 after(() => { for (const dir of dataDirs) fs.rmSync(dir, { recursive: true, force: true }); });
 const documents = (extra = {}) => ({ DOCUMENT_TOPICS: 'board.>,counter.*', WS_MESSAGE_RATE: '0', DATA_DIR: dataDir(), ...extra });
-const getDocument = async (server, topic) => {
-  const response = await fetch(`${server.http}/api/sync/document?topic=${encodeURIComponent(topic)}`);
-  return { status: response.status, json: await response.json() };
-};
-const postDocument = (server, body, headers) => postJson(`${server.http}/api/sync/document`, body, headers);
-
-// What a client keeps of one document: the snapshot, then each patch applied in order.
-class DocumentMirror {
-  // `from`: what the client kept of it ({revision, data}) when it resubscribes with since.
-  constructor(client, topic, from) {
-    this.topic = topic;
-    this.revisions = [];
-    this.revision = from?.revision;
-    this.data = from?.data;
-    this.gaps = 0;
-    client.ws.on('message', (raw) => this.take(JSON.parse(String(raw))));
-  }
-
-  take(message) {
-    if (message.topic !== this.topic) return;
-    if (message.type === 'snapshot') {
-      this.data = message.data;
-      this.revision = message.revision;
-      this.snapshots = (this.snapshots || 0) + 1;
-    } else if (message.type === 'patch' && message.id === undefined) {  // a change, not an ack
-      if (message.revision !== this.revision + 1) this.gaps++;
-      this.revision = message.revision;
-      this.revisions.push(message.revision);
-      this.data = DocumentMirror.apply(this.data, message);
-    }
-  }
-
-  static apply(document, change) {
-    if (change.replace) return change.data;
-    if (change.ops) return jsonPatch.applyPatch(structuredClone(document), change.ops, true, false).newDocument;
-    return mergePatch.apply(structuredClone(document), change.data);
-  }
-}
-
-async function subscribed(server, user, topic, since) {
-  const client = await Client.open(`${server.ws}?user_id=${user}`);
-  await client.next('connect');
-  const mirror = new DocumentMirror(client, topic, since);
-  const ack = await client.request({ type: 'subscribe', topic, ...(since ? { since: { revision: since.revision, epoch: since.epoch } } : {}) });
-  await waitFor(() => mirror.revision !== undefined, 5000, 5);
-  return { client, mirror, ack };
-}
-
 test('snapshot, then every change in all three forms with consecutive revisions, seen identically by 50 subscribers', { skip }, async () => {
   const server = await startServer(documents(), { single: true });
   const writer = await Client.open(`${server.ws}?user_id=writer`);
@@ -190,19 +141,7 @@ test('20 clients x 50 read-modify-write increments with if_revision and retry: t
   const INCREMENTS = SANITIZED ? 20 : 50;
   const writers = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => subscribed(server, `w${i}`, 'counter.c')));
   const watchers = await Promise.all(Array.from({ length: 5 }, (_, i) => subscribed(server, `r${i}`, 'counter.c')));
-  let conflicts = 0;
-  await Promise.all(writers.map(async ({ client, mirror }) => {
-    for (let done = 0; done < INCREMENTS;) {
-      const revision = mirror.revision;
-      const value = mirror.data?.value ?? 0;
-      const reply = await client.request({ type: 'patch', topic: 'counter.c', data: { value: value + 1 }, if_revision: revision }, 10000);
-      if (reply.type === 'patch') { done++; continue; }
-      assert.equal(reply.code, 'revision_conflict', JSON.stringify(reply));
-      conflicts++;
-      // Retry once this client has seen at least the revision the conflict named.
-      await waitFor(() => mirror.revision >= reply.revision, 10000, 1);
-    }
-  }));
+  const conflicts = await incrementCounter(writers, 'counter.c', INCREMENTS);
   const total = CLIENTS * INCREMENTS;
   const stored = await getDocument(server, 'counter.c');
   assert.deepEqual([stored.json.data.value, stored.json.revision], [total, total]);
@@ -220,6 +159,8 @@ test('SIGKILL during a stream of acknowledged changes: after a restart on the sa
   const env = documents();
   let server = await startServer(env, { single: true });
   const before = (await getDocument(server, 'board.crash')).json.epoch;
+  // JSON Patch cannot add members to a document that does not exist (null): make it one.
+  assert.equal((await postDocument(server, { topic: 'board.crash', data: {} })).status, 200);
   let acknowledged = 0;
   let stop = false;
   const writers = [0, 1, 2, 3].map(async (w) => {
@@ -338,7 +279,7 @@ test('hostile input: 100,000-deep nesting, oversized changes and bodies get clea
   await server.stopClean();
 });
 
-test('DOCUMENT_* and DATA_DIR are checked at start: a bad value, an unusable directory, or NATS_URL exits 2 with one line', { skip }, () => {
+test('DOCUMENT_* and DATA_DIR are checked at start: a bad value or an unusable directory exits 2 with one line', { skip }, () => {
   const run = (env) => spawnSync(BIN, [], { env: { ...process.env, LISTEN_ADDR: '127.0.0.1:0', DOCUMENT_TOPICS: 'board.>', ...env }, encoding: 'utf8', timeout: 10000 });
   const file = path.join(dataDir(), 'a-file');
   fs.writeFileSync(file, 'x');
@@ -350,7 +291,6 @@ test('DOCUMENT_* and DATA_DIR are checked at start: a bad value, an unusable dir
     [{ DOCUMENT_MAX_BYTES: 'lots' }, /DOCUMENT_MAX_BYTES/],
     [{ DATA_DIR: path.join(file, 'below') }, /DATA_DIR/],
     [{ DATA_DIR: notDatabase }, /DATA_DIR/],
-    [{ NATS_URL: 'nats://127.0.0.1:4222' }, /DOCUMENT_TOPICS with NATS_URL/],
   ]) {
     const result = run(env);
     assert.equal(result.status, 2, `${JSON.stringify(env)}: ${result.stderr}`);

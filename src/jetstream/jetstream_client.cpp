@@ -1,4 +1,4 @@
-#include "history/jetstream_client.hpp"
+#include "jetstream/jetstream_client.hpp"
 
 #include <openssl/evp.h>
 
@@ -37,6 +37,16 @@ std::string hex(std::string_view bytes) {
     out.push_back(digits[byte & 0x0FU]);
   }
   return out;
+}
+
+std::string stream_name(std::string_view subject_prefix, std::string_view suffix) {
+  std::string name;
+  for (const char c : subject_prefix) {
+    const bool plain =
+        (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    name.push_back(plain ? static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c) : '_');
+  }
+  return name + "_" + std::string(suffix);
 }
 
 JetStreamClient::~JetStreamClient() { close(); }
@@ -90,7 +100,7 @@ std::optional<JetStreamClient::StreamInfo> JetStreamClient::ensure_stream(const 
     }
   }
   if (status != NATS_OK) {
-    log_.warn("JetStream not available yet for the history ({}, error {}): retrying",
+    log_.warn("JetStream not available yet for the {} ({}, error {}): retrying", purpose_,
               natsStatus_GetText(status), static_cast<int>(error));
     return std::nullopt;
   }
@@ -113,10 +123,23 @@ std::optional<JetStreamClient::StreamState> JetStreamClient::stream_state(std::c
 
 JetStreamClient::Lookup JetStreamClient::next_message(const std::string& subject, std::uint64_t from,
                                                       std::chrono::milliseconds wait, StoredMessage& out) {
-  // The stream leader answers (not a replica that may lag behind).
+  return get_message(R"({"seq":)" + std::to_string(from) + R"(,"next_by_subj":)" + json_quote(subject) + "}",
+                     from, wait, out);
+}
+
+JetStreamClient::Lookup JetStreamClient::last_message(const std::string& subject,
+                                                      std::chrono::milliseconds wait, StoredMessage& out) {
+  return get_message(R"({"last_by_subj":)" + json_quote(subject) + "}", 0, wait, out);
+}
+
+std::int64_t JetStreamClient::max_payload() const {
+  return connection_ == nullptr ? 0 : natsConnection_GetMaxPayload(connection_);
+}
+
+JetStreamClient::Lookup JetStreamClient::get_message(const std::string& request, std::uint64_t from,
+                                                     std::chrono::milliseconds wait, StoredMessage& out) {
+  // STREAM.MSG.GET: the stream leader answers (not a replica that may lag behind).
   const auto api = "$JS.API.STREAM.MSG.GET." + stream_;
-  const auto request =
-      R"({"seq":)" + std::to_string(from) + R"(,"next_by_subj":)" + json_quote(subject) + "}";
   natsMsg* reply = nullptr;
   const natsStatus status = natsConnection_Request(&reply, connection_, api.c_str(), request.data(),
                                                    static_cast<int>(request.size()), wait.count());
@@ -166,7 +189,7 @@ natsSubscription* JetStreamClient::subscribe_ordered(const std::string& subjects
   const natsStatus status =
       js_Subscribe(&consumer, js_, subjects.c_str(), handler, closure, nullptr, &options, &error);
   if (status != NATS_OK) {
-    log_.warn("JetStream consumer for the history failed ({}, error {}): retrying",
+    log_.warn("JetStream consumer for the {} failed ({}, error {}): retrying", purpose_,
               natsStatus_GetText(status), static_cast<int>(error));
     return nullptr;
   }

@@ -1,9 +1,10 @@
 #pragma once
-// The JetStream requests the history makes (JetStreamHistory), over a NATS connection of
-// its own: set up the stream, read its state, get one stored message by subject, start
-// an ordered push consumer, publish asynchronously. Every call but publish blocks for at
-// most its timeout, so callers make them on the history's pools, never on a worker.
-// Nothing here knows topics, offsets or recovery: those are the history's.
+// The JetStream requests of the history (JetStreamHistory) and of the documents
+// (JetStreamDocuments), each over a NATS connection of its own: set up the stream, read
+// its state, get one stored message by subject, start an ordered push consumer, publish
+// asynchronously. Every call but publish blocks for at most its timeout, so callers make
+// them on their own pools, never on a worker. Nothing here knows topics, offsets,
+// revisions or recovery: those are the callers'.
 #include <nats/nats.h>
 #include <spdlog/logger.h>
 
@@ -43,7 +44,9 @@ class JetStreamClient {
     std::int64_t created = 0;  // creation time (ns): the history's epoch
   };
 
-  JetStreamClient(std::string stream, spdlog::logger& log) : stream_(std::move(stream)), log_(log) {}
+  // `purpose` names the user in log lines ("history", "documents").
+  JetStreamClient(std::string stream, std::string purpose, spdlog::logger& log)
+      : stream_(std::move(stream)), purpose_(std::move(purpose)), log_(log) {}
   ~JetStreamClient();
   JetStreamClient(const JetStreamClient&) = delete;
   JetStreamClient& operator=(const JetStreamClient&) = delete;
@@ -62,6 +65,10 @@ class JetStreamClient {
   // The first message on `subject` at or after sequence `from` (the stream leader answers).
   Lookup next_message(const std::string& subject, std::uint64_t from, std::chrono::milliseconds wait,
                       StoredMessage& out);
+  // The last message on `subject` (the stream leader answers).
+  Lookup last_message(const std::string& subject, std::chrono::milliseconds wait, StoredMessage& out);
+  // The largest message the NATS server takes (its max_payload), 0 before connected.
+  std::int64_t max_payload() const;
   // An ordered push consumer on `subjects` from `first_sequence`, delivering to `handler`
   // on nats.c's delivery thread; null when it could not be made (logged).
   natsSubscription* subscribe_ordered(const std::string& subjects, std::uint64_t first_sequence,
@@ -75,7 +82,11 @@ class JetStreamClient {
   void close();
 
  private:
+  Lookup get_message(const std::string& request, std::uint64_t from, std::chrono::milliseconds wait,
+                     StoredMessage& out);
+
   std::string stream_;
+  std::string purpose_;
   spdlog::logger& log_;
   natsOptions* options_ = nullptr;
   natsConnection* connection_ = nullptr;
@@ -84,5 +95,8 @@ class JetStreamClient {
 
 // `bytes` as lowercase hex digits (keeps any bytes out of a NATS header).
 std::string hex(std::string_view bytes);
+// A stream's name: the subject prefix in capitals, then the suffix ("natsync",
+// "HISTORY" -> "NATSYNC_HISTORY"); characters a name may not hold become '_'.
+std::string stream_name(std::string_view subject_prefix, std::string_view suffix);
 
 }  // namespace natsync

@@ -160,6 +160,8 @@ class JetStreamDocuments final : public Documents {
   std::string subject_for(std::string_view topic) const { return subject_prefix_ + std::string(topic); }
 
   static constexpr int kMaxAttempts = 32;
+  static constexpr auto kPatience = std::chrono::seconds(30);  // a subscribe waits this long for set-up
+  static constexpr auto kReadTimeout = std::chrono::milliseconds(2000);
 
   JetStreamDocumentSettings settings_;
   const Hub& hub_;

@@ -57,12 +57,11 @@ void JetStreamDocuments::set_up() {
       subject_prefix_ + ">", settings_.replicas,
       static_cast<std::int64_t>(std::max<std::size_t>(settings_.documents.changes_kept, 1)) + 1,
       std::chrono::nanoseconds{}, std::chrono::nanoseconds{}});
-  if (info) {
-    std::array<char, 17> epoch{};
-    std::snprintf(epoch.data(), epoch.size(), "%016llx", static_cast<unsigned long long>(info->created));
+  const auto epoch = info ? client_.settle_epoch(epoch_subject(), kReadTimeout) : std::nullopt;
+  if (epoch) {
     {
       const std::lock_guard lock(epoch_mutex_);
-      epoch_ = epoch.data();
+      epoch_ = *epoch;
     }
     {
       const std::lock_guard lock(deliver_mutex_);
@@ -72,7 +71,7 @@ void JetStreamDocuments::set_up() {
     if (subscribe_consumer()) {
       gate_.open();
       log_.info("documents in JetStream stream {} (epoch {}, {} replicas, last sequence {})",
-                client_.stream(), epoch.data(), settings_.replicas, info->state.last);
+                client_.stream(), *epoch, settings_.replicas, info->state.last);
       return;
     }
   }
@@ -433,6 +432,7 @@ void JetStreamDocuments::deliver(natsMsg* message) {
   const std::string_view subject = natsMsg_GetSubject(message);
   const std::string_view body(natsMsg_GetData(message),
                               static_cast<std::size_t>(natsMsg_GetDataLength(message)));
+  if (subject == epoch_subject()) return;  // the epoch's marker
   const auto topic = subject.substr(std::min(subject.size(), subject_prefix_.size()));
   auto record = decode_document_record(body);
   if (!subject.starts_with(subject_prefix_) || !is_valid_topic(topic) || !record ||

@@ -16,7 +16,8 @@
 //   message again and, unless the change has an if_revision that no longer holds, builds it again (at most
 //   kMaxAttempts times). A node sends one change of a document at a time.
 // - Revisions are numbered by the writer (the record's revision + 1); the stream's
-//   compare-and-set makes them consecutive. The epoch is the stream's creation time.
+//   compare-and-set makes them consecutive. The epoch is kept in the stream
+//   (JetStreamClient::settle_epoch, on <prefix>.doc.$epoch).
 // - Live delivery: ONE ordered consumer per node on the whole stream, as for the
 //   history; a record goes to the hub as a patch frame whose offset is its revision.
 //   A subscriber joins the hub before its recover() reads what this node knows of the
@@ -158,6 +159,9 @@ class JetStreamDocuments final : public Documents {
 
   std::string epoch() const;
   std::string subject_for(std::string_view topic) const { return subject_prefix_ + std::string(topic); }
+  // Where the epoch is kept (JetStreamClient::settle_epoch): no topic has a '$'. No
+  // message of this stream ages out, so it needs no renewal.
+  std::string epoch_subject() const { return subject_prefix_ + "$epoch"; }
 
   static constexpr int kMaxAttempts = 32;
   static constexpr auto kPatience = std::chrono::seconds(30);  // a subscribe waits this long for set-up

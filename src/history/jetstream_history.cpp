@@ -72,13 +72,13 @@ bool JetStreamHistory::ensure_stream() {
       JetStreamClient::StreamSpec{subject_prefix_ + ">", settings_.replicas,
                                   static_cast<std::int64_t>(history.size) + 1, history.ttl, history.ttl});
   if (!info) return false;
-  std::array<char, 17> epoch{};
-  std::snprintf(epoch.data(), epoch.size(), "%016llx", static_cast<unsigned long long>(info->created));
+  const auto epoch = client_.settle_epoch(epoch_subject(), kReadTimeout);
+  if (!epoch) return false;
   const std::uint64_t last = info->state.last;
   messages_ = info->state.messages;
   {
     const std::lock_guard lock(epoch_mutex_);
-    epoch_ = epoch.data();
+    epoch_ = *epoch;
   }
   dispatched_ = last;
 
@@ -91,7 +91,7 @@ bool JetStreamHistory::ensure_stream() {
   }
   for (auto& recovery : waiting) recovery.start();
   log_.info("history in JetStream stream {} (epoch {}, {} replicas, last sequence {})", client_.stream(),
-            epoch.data(), settings_.replicas, last);
+            *epoch, settings_.replicas, last);
   return true;
 }
 
@@ -255,6 +255,10 @@ void JetStreamHistory::deliver(natsMsg* message) {
   const std::string_view body(natsMsg_GetData(message),
                               static_cast<std::size_t>(natsMsg_GetDataLength(message)));
   const auto topic = subject.substr(std::min(subject.size(), subject_prefix_.size()));
+  if (subject == epoch_subject()) {  // the epoch's marker, stored again by a node
+    dispatched_ = sequence;
+    return;
+  }
   const bool valid = subject.starts_with(subject_prefix_) && is_valid_topic(topic) && parser_.is_json(body);
   // Counted before the hub gets it: a subscriber that reads a smaller number is in the
   // hub before this message reaches any worker. (Counted after, a worker could deliver
@@ -470,6 +474,12 @@ void JetStreamHistory::sweep() {
   // nothing is skipped and nothing repeated.
   if (!ready_ || state_refreshing_.exchange(true)) return;
   boost::asio::post(pool_, [this] {
+    // The epoch's marker ages out like every message (HISTORY_TTL): stored again well
+    // before, so the stream keeps one while any node runs.
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_epoch_renewal_ >= settings_.history.ttl / 3 &&
+        client_.renew_epoch(epoch_subject(), epoch(), kReadTimeout))
+      last_epoch_renewal_ = now;
     const auto state = stream_state();
     const std::uint64_t dispatched = dispatched_;
     if (state && state->last > dispatched && dispatched == last_swept_dispatched_) {

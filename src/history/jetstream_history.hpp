@@ -8,8 +8,8 @@
 //   replicas, per subject HISTORY_SIZE + 1 messages, HISTORY_TTL max age, the same as
 //   the duplicate window (idempotency keys become Nats-Msg-Id).
 // - Offsets are stream sequence numbers: monotonic per topic (not consecutive), the same
-//   on every node. The epoch is the stream's creation time: it changes only when the
-//   stream is deleted and made again.
+//   on every node. The epoch is a random value kept as the first message on
+//   <prefix>.d.$epoch (JetStreamClient::settle_epoch), renewed every HISTORY_TTL/3.
 // - Live delivery: each node has ONE ordered push consumer on the whole stream (not one
 //   per client or per topic); its messages, in stream order, go to the hub like any
 //   publication. A publishing node delivers its own message this way too, once stored:
@@ -120,6 +120,8 @@ class JetStreamHistory final : public History {
 
   std::string epoch() const;
   std::string subject_for(std::string_view topic) const { return subject_prefix_ + std::string(topic); }
+  // Where the epoch is kept: a subject of the stream that no topic can have ('$').
+  std::string epoch_subject() const { return subject_prefix_ + "$epoch"; }
 
   JetStreamSettings settings_;
   const Hub& hub_;
@@ -130,6 +132,7 @@ class JetStreamHistory final : public History {
   natsSubscription* consumer_ = nullptr;
   // Pool thread (sweep): the consumer's progress at the last sweep.
   std::uint64_t last_swept_dispatched_ = 0;
+  std::chrono::steady_clock::time_point last_epoch_renewal_{};
   int stalled_sweeps_ = 0;
   std::atomic<bool> ready_{false};
   std::atomic<bool> stopping_{false};

@@ -2,7 +2,11 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
+#include <array>
 #include <boost/json/parse.hpp>
+#include <cstdio>
+#include <random>
 
 #include "broker/nats_options.hpp"
 #include "protocol/server_message.hpp"
@@ -99,6 +103,16 @@ std::optional<JetStreamClient::StreamInfo> JetStreamClient::ensure_stream(const 
       status = js_GetStreamInfo(&info, js_, stream_.c_str(), nullptr, &error);
     }
   }
+  if (status == NATS_OK) {
+    // The creation time (the epoch) from the stream itself, not from the answer to the
+    // create: when nodes create the stream at the same moment, one of them can be
+    // answered with a creation time the stream does not keep (seen in about one start
+    // in four on nats-server 2.9.10), and its clients' positions then look like
+    // another epoch's everywhere else.
+    jsStreamInfo_Destroy(info);
+    info = nullptr;
+    status = js_GetStreamInfo(&info, js_, stream_.c_str(), nullptr, &error);
+  }
   if (status != NATS_OK) {
     log_.warn("JetStream not available yet for the {} ({}, error {}): retrying", purpose_,
               natsStatus_GetText(status), static_cast<int>(error));
@@ -130,6 +144,56 @@ JetStreamClient::Lookup JetStreamClient::next_message(const std::string& subject
 JetStreamClient::Lookup JetStreamClient::last_message(const std::string& subject,
                                                       std::chrono::milliseconds wait, StoredMessage& out) {
   return get_message(R"({"last_by_subj":)" + json_quote(subject) + "}", 0, wait, out);
+}
+
+namespace {
+
+std::string random_epoch() {
+  std::random_device random;
+  const auto value = (static_cast<std::uint64_t>(random()) << 32U) ^ random();
+  std::array<char, 17> text{};
+  std::snprintf(text.data(), text.size(), "%016llx", static_cast<unsigned long long>(value));
+  return text.data();
+}
+
+bool is_epoch(std::string_view text) {
+  return text.size() == 16 && std::all_of(text.begin(), text.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+}  // namespace
+
+std::optional<std::string> JetStreamClient::settle_epoch(const std::string& marker_subject,
+                                                         std::chrono::milliseconds wait) {
+  StoredMessage marker;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    switch (next_message(marker_subject, 1, wait, marker)) {
+      case Lookup::failed: return std::nullopt;
+      case Lookup::found:
+        if (is_epoch(marker.data)) return marker.data;
+        log_.error("JetStream: {} holds no epoch (sequence {}): delete that message", marker_subject,
+                   marker.sequence);
+        return std::nullopt;
+      case Lookup::none:
+        if (attempt == 0 && !renew_epoch(marker_subject, random_epoch(), wait)) return std::nullopt;
+        break;
+    }
+  }
+  return std::nullopt;
+}
+
+bool JetStreamClient::renew_epoch(const std::string& marker_subject, const std::string& epoch,
+                                  std::chrono::milliseconds wait) {
+  jsPubOptions options;
+  jsPubOptions_Init(&options);
+  options.MaxWait = wait.count();
+  jsPubAck* ack = nullptr;
+  jsErrCode error = static_cast<jsErrCode>(0);
+  const natsStatus status = js_Publish(&ack, js_, marker_subject.c_str(), epoch.data(),
+                                       static_cast<int>(epoch.size()), &options, &error);
+  jsPubAck_Destroy(ack);
+  return status == NATS_OK;
 }
 
 std::int64_t JetStreamClient::max_payload() const {

@@ -41,7 +41,7 @@ class JetStreamClient {
   };
   struct StreamInfo {
     StreamState state;
-    std::int64_t created = 0;  // creation time (ns): the history's epoch
+    std::int64_t created = 0;  // creation time (ns)
   };
 
   // `purpose` names the user in log lines ("history", "documents").
@@ -67,6 +67,16 @@ class JetStreamClient {
                       StoredMessage& out);
   // The last message on `subject` (the stream leader answers).
   Lookup last_message(const std::string& subject, std::chrono::milliseconds wait, StoredMessage& out);
+  // The stream's epoch: the first message on `marker_subject` (a subject of the stream
+  // that no topic can have), made from a random value when there is none. Every node
+  // reads the same one: of markers written at the same moment, the first stored wins.
+  // (The stream's creation time is not that: nodes that create the stream at the same
+  // moment are not all told the same one.) nullopt while JetStream does not answer.
+  std::optional<std::string> settle_epoch(const std::string& marker_subject, std::chrono::milliseconds wait);
+  // Stores `epoch` on the marker subject again, so that a stream whose messages age out
+  // keeps one while any node runs.
+  bool renew_epoch(const std::string& marker_subject, const std::string& epoch,
+                   std::chrono::milliseconds wait);
   // The largest message the NATS server takes (its max_payload), 0 before connected.
   std::int64_t max_payload() const;
   // An ordered push consumer on `subjects` from `first_sequence`, delivering to `handler`

@@ -48,6 +48,31 @@ after(async () => {
   for (const server of natsServers) await server.remove();
 });
 
+test('nodes that create the streams at the same moment all name the same epoch, for the history and for the documents', { timeout: 120000 }, async () => {
+  // Each node's stream create can be answered with another creation time (nats-server
+  // 2.9.10, one start in three or four): the epoch is a marker in the stream instead.
+  const urls = natsServers.map((s) => s.url);
+  for (let round = 0; round < (SANITIZED ? 2 : 5); round++) {
+    const prefix = `epoch${process.pid}x${round}`;
+    const started = await Promise.all([0, 1, 2].map((slot) => startServer({
+      NATS_URL: [...urls.slice(slot), ...urls.slice(0, slot)].join(','), NATS_SUBJECT_PREFIX: prefix, NODE_ID: `${prefix}-${slot}`,
+      DURABLE_TOPICS: 'orders.>', DOCUMENT_TOPICS: 'board.>', HISTORY_REPLICAS: '3',
+    }, { single: true })));
+    nodes.push(...started);
+    const epochOf = (node, what) => new RegExp(`${what} in JetStream stream \\S+ \\(epoch ([0-9a-f]{16})`).exec(node.output())?.[1];
+    await Promise.all(started.map((node) => waitFor(() => epochOf(node, 'history') && epochOf(node, 'documents'), 30000)));
+    for (const what of ['history', 'documents']) {
+      const epochs = started.map((node) => epochOf(node, what));
+      assert.equal(new Set(epochs).size, 1, `round ${round}, ${what}: ${epochs.join(' ')}`);
+    }
+    const client = await Client.open(`${started[2].ws}?user_id=e`);
+    await client.next('connect');
+    assert.equal((await client.request({ type: 'subscribe', topic: 'board.e' }, 10000)).epoch, epochOf(started[0], 'documents'));
+    client.terminate();
+    await stopNodes();
+  }
+});
+
 test('subscribers on every node see the same consecutive revisions of changes written on every node, in all three forms', { timeout: 60000 }, async () => {
   const cluster = await startNodes();
   const subscribers = await Promise.all(Array.from({ length: 9 }, (_, i) => subscribed(cluster[i % 3], `s${i}`, 'board.1')));

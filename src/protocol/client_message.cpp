@@ -53,6 +53,17 @@ bool optional_string(object obj, std::string_view key, std::string& out, std::st
 constexpr std::size_t kMaxIdBytes = 256;
 constexpr std::size_t kMaxIdempotencyKeyBytes = 128;
 
+// An optional "idempotency_key": 1-128 bytes when present.
+bool read_idempotency_key(object obj, std::string& out, std::string& problem) {
+  if (!optional_string(obj, "idempotency_key", out, problem)) return false;
+  if (obj.at_key("idempotency_key").error() == simdjson::SUCCESS &&
+      (out.empty() || out.size() > kMaxIdempotencyKeyBytes)) {
+    problem = "'idempotency_key' must be 1-128 bytes";
+    return false;
+  }
+  return true;
+}
+
 // A subscribe's "since": {"offset":N,"epoch":"…"} (durable topics) or
 // {"revision":R,"epoch":"…"} (documents), or what is wrong with it.
 std::variant<StreamPosition, ProtocolError> parse_since(element since, const std::string& id) {
@@ -158,9 +169,9 @@ ParseResult<ClientMessage> MessageParser::parse_client_message(std::string_view 
   if (type_text.empty()) return error(ErrorCode::invalid_message, "field 'type' is required", msg.id);
   const auto type = parse_message_type(type_text);
   const bool client_may_send =
-      type &&
-      (*type == MessageType::subscribe || *type == MessageType::unsubscribe || *type == MessageType::sync ||
-       *type == MessageType::auth || *type == MessageType::disconnect || *type == MessageType::patch);
+      type && (*type == MessageType::subscribe || *type == MessageType::unsubscribe ||
+               *type == MessageType::sync || *type == MessageType::auth || *type == MessageType::disconnect ||
+               *type == MessageType::patch || *type == MessageType::ping);
   if (!client_may_send) {
     std::string hint = type == MessageType::data ? " (to publish, send 'sync')" : "";
     return error(ErrorCode::unknown_type, "unknown message type '" + type_text.substr(0, 64) + "'" + hint,
@@ -199,6 +210,8 @@ ParseResult<ClientMessage> MessageParser::parse_client_message(std::string_view 
   const bool has_data = obj.at_key("data").get(data) == simdjson::SUCCESS;
   if (msg.type == MessageType::sync) {
     if (!has_data) return error(ErrorCode::invalid_message, "field 'data' is required for sync", msg.id);
+    if (!read_idempotency_key(obj, msg.idempotency_key, problem))
+      return error(ErrorCode::invalid_message, problem, msg.id);
     msg.data = simdjson::minify(data);
   }
 
@@ -227,12 +240,8 @@ ParseResult<PublishRequest> MessageParser::parse_publish_request(std::string_vie
   std::string problem;
   if (!optional_string(obj, "topic", request.topic, problem) ||
       !optional_string(obj, "user_id", request.user_id, problem) ||
-      !optional_string(obj, "idempotency_key", request.idempotency_key, problem)) {
+      !read_idempotency_key(obj, request.idempotency_key, problem)) {
     return error(ErrorCode::invalid_message, problem);
-  }
-  if (obj.at_key("idempotency_key").error() == simdjson::SUCCESS &&
-      (request.idempotency_key.empty() || request.idempotency_key.size() > kMaxIdempotencyKeyBytes)) {
-    return error(ErrorCode::invalid_message, "'idempotency_key' must be 1-128 bytes");
   }
   element data;
   if (obj.at_key("data").get(data) != simdjson::SUCCESS) {

@@ -28,6 +28,10 @@ struct ClientMessage {
   // everything after it.
   std::optional<StreamPosition> since;
   DocumentChange change;  // patch: "data" | "ops" | "data"+"replace", and "if_revision"
+  // sync into a durable topic: publish once (a repeat with the same key, while the first
+  // is in the topic's history, is acked as a duplicate and not published again). 1-128
+  // bytes; empty = none.
+  std::string idempotency_key;
 };
 
 struct ProtocolError {

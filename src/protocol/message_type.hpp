@@ -6,6 +6,8 @@
 namespace natsync {
 
 // snapshot and patch: shared documents (docs/documents.md); a client sends patch.
+// ping and pong: the application-level heartbeat (a browser cannot see WebSocket pings,
+// so a client that must notice a half-open connection sends ping and waits for pong).
 enum class MessageType {
   connect,
   disconnect,
@@ -16,7 +18,9 @@ enum class MessageType {
   auth,
   sync,
   snapshot,
-  patch
+  patch,
+  ping,
+  pong
 };
 
 constexpr std::string_view to_string(MessageType type) noexcept {
@@ -31,14 +35,17 @@ constexpr std::string_view to_string(MessageType type) noexcept {
     case MessageType::sync: return "sync";
     case MessageType::snapshot: return "snapshot";
     case MessageType::patch: return "patch";
+    case MessageType::ping: return "ping";
+    case MessageType::pong: return "pong";
   }
   return "unknown";
 }
 
 constexpr std::optional<MessageType> parse_message_type(std::string_view text) noexcept {
-  for (auto type : {MessageType::connect, MessageType::disconnect, MessageType::subscribe,
-                    MessageType::unsubscribe, MessageType::data, MessageType::error, MessageType::auth,
-                    MessageType::sync, MessageType::snapshot, MessageType::patch}) {
+  for (auto type :
+       {MessageType::connect, MessageType::disconnect, MessageType::subscribe, MessageType::unsubscribe,
+        MessageType::data, MessageType::error, MessageType::auth, MessageType::sync, MessageType::snapshot,
+        MessageType::patch, MessageType::ping, MessageType::pong}) {
     if (to_string(type) == text) return type;
   }
   return std::nullopt;

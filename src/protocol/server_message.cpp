@@ -68,6 +68,17 @@ std::string encode_ack(MessageType type, std::string_view topic, std::string_vie
   return out;
 }
 
+std::string encode_durable_sync_ack(std::string_view topic, std::string_view id_json,
+                                    const StreamPosition& position, bool duplicate) {
+  std::string out = R"({"type":"sync","topic":)" + json_quote(topic);
+  out.append(R"(,"offset":)").append(std::to_string(position.offset));
+  out.append(R"(,"epoch":)").append(json_quote(position.epoch));
+  if (duplicate) out.append(R"(,"duplicate":true)");
+  append_id(out, id_json);
+  out.push_back('}');
+  return out;
+}
+
 std::string encode_subscribe_ack(std::string_view topic, std::string_view id_json,
                                  const StreamPosition* position, std::optional<bool> recovered) {
   std::string out = R"({"type":"subscribe","topic":)" + json_quote(topic);

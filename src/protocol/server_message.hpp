@@ -28,6 +28,10 @@ std::string_view frame_data(std::string_view frame);
 std::string encode_connect(std::string_view client_id, std::string_view user_id);
 // Ack of subscribe/unsubscribe/sync/disconnect: {"type":…,"topic":…,"id":…}.
 std::string encode_ack(MessageType type, std::string_view topic, std::string_view id_json);
+// Ack of a sync into a durable topic, once stored: where the message is in its stream
+// and, for a repeated idempotency key, "duplicate":true (stored before, not again).
+std::string encode_durable_sync_ack(std::string_view topic, std::string_view id_json,
+                                    const StreamPosition& position, bool duplicate);
 // Ack of a subscribe: on a durable topic (`position` set) where its stream stands; after
 // a "since", whether the missed messages follow ("recovered").
 std::string encode_subscribe_ack(std::string_view topic, std::string_view id_json,

@@ -133,6 +133,12 @@ bool ClientSession::within_rate(std::string_view request_id, Clock::time_point n
 }
 
 void ClientSession::handle(ClientMessage& message) {
+  // The heartbeat is answered whether or not the client has authenticated: it only says
+  // that this connection is alive both ways.
+  if (message.type == MessageType::ping) {
+    reply(encode_ack(MessageType::pong, {}, message.id));
+    return;
+  }
   if (!authenticated_ && message.type != MessageType::auth && message.type != MessageType::disconnect) {
     reply(encode_error(ErrorCode::not_authenticated,
                        R"(authenticate first: send {"type":"auth","token":"<JWT>"})", message.id));
@@ -167,6 +173,8 @@ void ClientSession::handle_sync(ClientMessage& message) {
     sync_durable(message);
     return;
   }
+  // An idempotency key is accepted and not remembered here: a topic without history
+  // promises nothing about a resend (clients such as natsync-client key every publish).
   // Acked only on request (an id), so fire-and-forget syncs cost no reply; a failure to
   // reach the other nodes is always reported.
   auto ack = message.id.empty() ? std::string() : encode_ack(MessageType::sync, message.topic, message.id);
@@ -181,16 +189,15 @@ void ClientSession::handle_sync(ClientMessage& message) {
 }
 
 void ClientSession::sync_durable(ClientMessage& message) {
-  auto ack = message.id.empty() ? std::string() : encode_ack(MessageType::sync, message.topic, message.id);
   context().node.publish_durable(
-      message.topic, message.data, id(), {},
-      on_worker([ack = std::move(ack), request_id = message.id](ClientSession& self, const Stored& stored) {
+      message.topic, message.data, id(), message.idempotency_key,
+      on_worker([topic = message.topic, request_id = message.id](ClientSession& self, const Stored& stored) {
         if (!stored.ok) {
           self.reply(encode_error(ErrorCode::broker_unavailable,
                                   "not stored: the history (JetStream) is unreachable; nothing was published",
                                   request_id));
-        } else if (!ack.empty()) {
-          self.reply(ack);
+        } else if (!request_id.empty()) {
+          self.reply(encode_durable_sync_ack(topic, request_id, stored.position, stored.duplicate));
         }
       }));
 }

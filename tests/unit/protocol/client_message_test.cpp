@@ -59,6 +59,8 @@ TEST(ClientMessage, ParsesEveryClientType) {
   EXPECT_EQ(ok(parser, R"({"type":"auth","token":"abc"})").token, "abc");
   EXPECT_EQ(ok(parser, R"({"type":"auth","data":{"token":"xyz"}})").token, "xyz");
   EXPECT_EQ(ok(parser, R"({"type":"disconnect"})").type, MessageType::disconnect);
+  EXPECT_EQ(ok(parser, R"({"type":"ping","id":9})").type, MessageType::ping);
+  EXPECT_EQ(ok(parser, R"({"type":"sync","topic":"t","data":1,"idempotency_key":"k"})").idempotency_key, "k");
   // Unknown extra fields are ignored, for forward compatibility.
   EXPECT_EQ(ok(parser, R"({"type":"disconnect","future":1})").type, MessageType::disconnect);
 }
@@ -89,6 +91,15 @@ TEST(ClientMessage, RejectsHostileInputWithAClearCode) {
             ErrorCode::invalid_topic);
   EXPECT_EQ(bad(parser, R"({"type":"sync","topic":"a"})").code, ErrorCode::invalid_message);
   EXPECT_EQ(bad(parser, R"({"type":"auth"})").code, ErrorCode::invalid_message);
+  EXPECT_EQ(bad(parser, R"({"type":"pong"})").code, ErrorCode::unknown_type);
+  EXPECT_EQ(bad(parser, R"({"type":"sync","topic":"a","data":1,"idempotency_key":""})").code,
+            ErrorCode::invalid_message);
+  EXPECT_EQ(bad(parser, R"({"type":"sync","topic":"a","data":1,"idempotency_key":7})").code,
+            ErrorCode::invalid_message);
+  EXPECT_EQ(bad(parser,
+                R"({"type":"sync","topic":"a","data":1,"idempotency_key":")" + std::string(129, 'k') + "\"}")
+                .code,
+            ErrorCode::invalid_message);
   EXPECT_EQ(bad(parser, R"({"type":"auth","token":1})").code, ErrorCode::invalid_message);
   EXPECT_EQ(bad(parser, R"({"type":"subscribe","topic":"a","id":{"x":1}})").code, ErrorCode::invalid_message);
   EXPECT_EQ(bad(parser, R"({"type":"subscribe","topic":"a","id":1.5})").code, ErrorCode::invalid_message);

@@ -219,6 +219,45 @@ TEST(ClientSession, SyncIsAckedOnRequestAndNotEchoedToItsSender) {
   EXPECT_TRUE(has(received, R"({"x":1})") && has(received, R"({"x":2})"));
 }
 
+TEST(ClientSession, PingIsAnsweredWithPongEvenBeforeAuth) {
+  World world(jwt_mode());
+  Connection c(world, std::nullopt);
+  c.open();
+  c.transport.take();
+  c.message(R"({"type":"ping","id":"h1"})");
+  c.message(R"({"type":"ping"})");
+  const auto pongs = c.transport.take();
+  ASSERT_EQ(pongs.size(), 2U);
+  EXPECT_EQ(pongs[0], R"({"type":"pong","id":"h1"})");
+  EXPECT_EQ(pongs[1], R"({"type":"pong"})");
+}
+
+TEST(ClientSession, ADurableSyncWithAnIdempotencyKeyIsStoredOnce) {
+  World world;
+  Connection sender(world, world.identity("alice"));
+  Connection other(world, world.identity("bob"));
+  for (auto* c : {&sender, &other}) {
+    c->open();
+    c->message(R"({"type":"subscribe","topic":"d.chat"})");
+    c->transport.take();
+  }
+  sender.message(R"({"type":"sync","topic":"d.chat","data":"hi","idempotency_key":"k1","id":1})");
+  sender.message(R"({"type":"sync","topic":"d.chat","data":"hi","idempotency_key":"k1","id":2})");
+  world.run();
+  const auto acks = sender.transport.take();
+  ASSERT_EQ(acks.size(), 2U);
+  EXPECT_EQ(acks[0].rfind(R"({"type":"sync","topic":"d.chat","offset":1,"epoch":")", 0), 0U) << acks[0];
+  EXPECT_TRUE(acks[0].ends_with(R"(","id":1})")) << acks[0];
+  EXPECT_EQ(acks[1].rfind(R"({"type":"sync","topic":"d.chat","offset":1,"epoch":")", 0), 0U) << acks[1];
+  EXPECT_TRUE(acks[1].ends_with(R"(","duplicate":true,"id":2})")) << acks[1];
+  EXPECT_EQ(other.transport.take().size(), 1U);
+  // On a topic that keeps no history the key is accepted and not remembered.
+  sender.message(R"({"type":"sync","topic":"plain","data":"hi","idempotency_key":"k1","id":3})");
+  sender.message(R"({"type":"sync","topic":"plain","data":"hi","idempotency_key":"k1","id":4})");
+  EXPECT_EQ(sender.transport.take(), (std::vector<std::string>{R"({"type":"sync","topic":"plain","id":3})",
+                                                               R"({"type":"sync","topic":"plain","id":4})"}));
+}
+
 TEST(ClientSession, BadInputGetsAnErrorAndBinaryClosesWith1003) {
   World world;
   Connection c(world, world.identity("alice"));

@@ -12,8 +12,10 @@ BUILD_PACKAGES=(build-essential cmake ninja-build pkg-config ccache
 # Extra packages for the tests: GoogleTest, Google Benchmark, nats-server, curl,
 # gnuplot for bench/compare's chart (CI runs its smoke), python3 for the frozen
 # subscribers of the slow-consumer test (it can shrink a socket's receive buffer),
-# openssl to make the TLS tests' self-signed certificates.
-TEST_PACKAGES=(libgtest-dev libgmock-dev libbenchmark-dev nats-server curl clang-format gnuplot-nox python3 openssl)
+# openssl to make the TLS tests' self-signed certificates, chromium for the browser tests of
+# natsync-client and the demo (driven by npm playwright-core: no browser download).
+TEST_PACKAGES=(libgtest-dev libgmock-dev libbenchmark-dev nats-server curl clang-format gnuplot-nox python3 openssl
+  chromium)
 
 log() { printf '==> [%4ss] %s\n' "$SECONDS" "$*"; }
 

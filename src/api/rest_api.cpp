@@ -5,6 +5,7 @@
 #include <boost/url/parse.hpp>
 #include <charconv>
 
+#include "api/static_files.hpp"
 #include "protocol/server_message.hpp"
 
 namespace natsync {
@@ -66,6 +67,15 @@ HttpResponse make_error_response(http::status status, std::string_view code, std
                        version, keep_alive);
 }
 
+RestApi::RestApi(Node& node, const Authenticator& auth, const OriginPolicy& origins,
+                 const std::filesystem::path& static_dir)
+    : node_(node),
+      auth_(auth),
+      origins_(origins),
+      static_files_(static_dir.empty() ? nullptr : std::make_unique<const StaticFiles>(static_dir)) {}
+
+RestApi::~RestApi() = default;
+
 void RestApi::handle(const HttpRequest& request, MessageParser& parser, Respond respond) const {
   const auto path = path_of(request.target());
   const auto version = request.version();
@@ -96,6 +106,9 @@ void RestApi::handle(const HttpRequest& request, MessageParser& parser, Respond 
         make_error_response(http::status::upgrade_required, "upgrade_required",
                             "/ws/sync is a WebSocket endpoint: send an Upgrade request", version, keep_alive);
     response.set(http::field::upgrade, "websocket");
+  } else if (route == nullptr && static_files_ && !path.starts_with("/api/") &&
+             (request.method() == http::verb::get || request.method() == http::verb::head)) {
+    response = static_files_->serve(request);
   } else if (route == nullptr) {
     response =
         make_error_response(http::status::not_found, "not_found",

@@ -6,7 +6,9 @@
 // mounted into another HTTP server.
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string_view>
 
@@ -16,6 +18,8 @@
 #include "protocol/client_message.hpp"
 
 namespace natsync {
+
+class StaticFiles;
 
 using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
 using HttpResponse = boost::beast::http::response<boost::beast::http::string_body>;
@@ -29,8 +33,12 @@ HttpResponse make_error_response(boost::beast::http::status status, std::string_
 
 class RestApi {
  public:
-  RestApi(Node& node, const Authenticator& auth, const OriginPolicy& origins)
-      : node_(node), auth_(auth), origins_(origins) {}
+  // `static_dir`: STATIC_DIR, served at every path that is no endpoint (empty: none).
+  RestApi(Node& node, const Authenticator& auth, const OriginPolicy& origins,
+          const std::filesystem::path& static_dir = {});
+  ~RestApi();
+  RestApi(const RestApi&) = delete;
+  RestApi& operator=(const RestApi&) = delete;
 
   // Gets the response to one request; never throws. `parser` is the calling thread's.
   // `respond` runs exactly once: before handle returns, or later on another thread when
@@ -49,6 +57,7 @@ class RestApi {
   Node& node_;
   const Authenticator& auth_;
   const OriginPolicy& origins_;
+  std::unique_ptr<const StaticFiles> static_files_;  // null: no STATIC_DIR
 };
 
 }  // namespace natsync

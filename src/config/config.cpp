@@ -241,6 +241,10 @@ std::vector<Setting> settings_of(Config& config, RawSettings& raw) {
       text_setting("--ws-echo-path", "WS_ECHO_PATH",
                    "testing aid: path of a WebSocket echo endpoint (e.g. /ws/echo); unset = off",
                    config.ws_echo_path),
+      text_setting("--static-dir", "STATIC_DIR",
+                   "directory of a web application's files, served at / (index.html for directories, "
+                   "no listing); unset = off",
+                   config.static_dir),
       duration_setting("--shutdown-timeout", "SHUTDOWN_TIMEOUT",
                        "longest graceful shutdown before connections are cut", raw.shutdown_timeout,
                        config.shutdown_timeout, hours(1), "1h"),

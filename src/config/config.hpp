@@ -70,6 +70,8 @@ struct Config {
   // Testing aid (conformance suites expect an echo peer): a second WebSocket path served
   // by the same transport that echoes every message back. Empty = off.
   std::string ws_echo_path;
+  // STATIC_DIR: files served at `/` (a web application; empty = none).
+  std::string static_dir;
   // History of durable topics (docs/history.md): comma list of NATS-style patterns
   // (empty = no topic keeps history); per topic the last `history_size` messages, none
   // older than `history_ttl`.

@@ -56,7 +56,7 @@ Service::Service(Config config, std::shared_ptr<spdlog::logger> log)
       history_(make_history()),
       documents_(make_documents()),
       node_(*broker_, registry_, history_.get(), documents_.get()),
-      rest_(node_, auth_, origins_),
+      rest_(node_, auth_, origins_, config_.static_dir),
       context_{config_, node_, *broker_, auth_, origins_, registry_, limiter_, *log_, tls_.get()} {
   for (unsigned i = 0; i < config_.worker_threads; ++i) {
     auto worker = std::make_unique<Worker>(i, context_, rest_);

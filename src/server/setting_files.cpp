@@ -63,6 +63,11 @@ std::string load_setting_files(Config& config) {
       return e.what();
     }
   }
+  if (!config.static_dir.empty()) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(config.static_dir, ec))
+      return "STATIC_DIR '" + config.static_dir + "' is not a directory";
+  }
   // With NATS_URL documents live in JetStream: no local store.
   if (!split_list(config.document_topics).empty() && config.document_store == "sqlite" &&
       config.nats_servers.empty()) {

@@ -12,7 +12,7 @@ namespace natsync {
 // checks that TLS_CERT_FILE and TLS_KEY_FILE make a usable TLS context. Empty when all
 // is well, else one line that names the setting and the file.
 // With DOCUMENT_TOPICS and DOCUMENT_STORE=sqlite also that DATA_DIR exists (it is
-// created) and holds a document store that opens.
+// created) and holds a document store that opens; with STATIC_DIR that it is a directory.
 std::string load_setting_files(Config& config);
 
 // DATA_DIR/documents.db

@@ -480,8 +480,8 @@ export class Client extends Emitter {
     });
   }
 
-  // Browsers: `online` ends the wait before the next attempt; `offline` checks the
-  // connection at once instead of at the next heartbeat.
+  // Browsers: `offline` gives the connection up at once (its changes go to the outbox
+  // instead of a socket that may be dead); `online` ends the wait before the next attempt.
   #hookBrowser() {
     const target = globalThis.window;
     if (!target?.addEventListener) return;
@@ -492,9 +492,7 @@ export class Client extends Emitter {
       }
     };
     const offline = () => {
-      if (this.state !== 'connected') return;
-      this.#lastFrameAt = 0;
-      this.#heartbeat(0);
+      if (this.#ws) this.#drop(this.#ws, 'the browser went offline');
     };
     target.addEventListener('online', online);
     target.addEventListener('offline', offline);

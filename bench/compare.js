@@ -275,6 +275,15 @@ async function main() {
     else failures.push(`documents: ${run.stderr.slice(-2000)}`);
   }
 
+  if (wanted('reconnect')) {
+    // natsync-client: many SDK clients brought back after a server restart (natsync only).
+    process.stderr.write('reconnect: SDK clients back after a server restart (bench/reconnect.mjs)\n');
+    const run = spawnSync(process.execPath, [path.join(__dirname, 'reconnect.mjs'), ...(smoke ? ['--smoke'] : [])],
+      { env: { ...process.env, NATSYNC_BIN: natsyncBin }, encoding: 'utf8', timeout: 300000 });
+    if (run.status === 0) put('reconnect', 'natsync', 'sdk', JSON.parse(run.stdout.trim().split('\n').pop()));
+    else failures.push(`reconnect: ${run.stderr.slice(-2000)}${run.stdout.slice(-500)}`);
+  }
+
   fs.writeFileSync(path.join(outDir, 'latest.json'), JSON.stringify(report, null, 1) + '\n');
   const table = summarize(report);
   fs.writeFileSync(path.join(outDir, 'latest.md'), table + '\n');
@@ -337,6 +346,13 @@ function summarize(report) {
     rows.push(`| patches/s, 1,000 documents | ${fmt(d['1000_documents'].patches_per_s)} |`);
     rows.push(`| acked patch latency p50 / p99, one at a time | ${fmt(d.latency.p50_us, ' µs')} / ${fmt(d.latency.p99_us, ' µs')} |`);
     rows.push(`| ${fmt(d.snapshot.document_bytes / 1024)} KiB snapshot to ${fmt(d.snapshot.subscribers)} subscribers | ${fmt(d.snapshot.ms, ' ms')} |`);
+  }
+  const r = s.reconnect?.natsync?.sdk;
+  if (r) {
+    rows.push('', `| reconnect (natsync-client, ${r.clients} clients, server down ${r.down_ms} ms) | value |`, '|---|---|');
+    rows.push(`| server back → resubscribed, p50 / p99 / all | ${fmt(r.resubscribed_ms.p50, ' ms')} / ${fmt(r.resubscribed_ms.p99, ' ms')} / ${fmt(r.resubscribed_ms.max, ' ms')} |`);
+    rows.push(`| connection attempts (most in 100 ms) | ${fmt(r.attempts)} (${fmt(r.attempts_max_per_100ms)}) |`);
+    rows.push(`| server CPU over the reconnect | ${fmt(r.server_cpu_ms, ' ms')} |`);
   }
   return rows.join('\n');
 }

@@ -1,10 +1,17 @@
 // libFuzzer target: the HTTP request path without sockets: bytes through Beast's request
 // parser with the server's limits, then RestApi (publish, broadcast, status, CORS, API
-// key or admin token) into a broker that drops everything.
+// key or admin token) into a broker that drops everything, and STATIC_DIR's files: a
+// response that carries the text of a file outside the directory aborts (the oracle of
+// every path trick the fuzzer finds).
+#include <unistd.h>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
 
 #include "api/rest_api.hpp"
 
@@ -26,6 +33,23 @@ natsync::Config make_config() {
   return config;
 }
 
+constexpr std::string_view kOutsideMarker = "NOT-TO-BE-SERVED";
+
+// <tmp>/natsync-fuzz-http-<pid>/{site/index.html, site/js/app.js, site/.hidden, outside.txt,
+// site/link -> outside.txt}: the directory is served, nothing else may be.
+std::filesystem::path make_static_dir() {
+  const auto base =
+      std::filesystem::temp_directory_path() / ("natsync-fuzz-http-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(base / "site/js");
+  std::ofstream(base / "site/index.html") << "<h1>home</h1>";
+  std::ofstream(base / "site/js/app.js") << "export {}";
+  std::ofstream(base / "site/.hidden") << kOutsideMarker;
+  std::ofstream(base / "outside.txt") << kOutsideMarker;
+  std::error_code ec;
+  std::filesystem::create_symlink(base / "outside.txt", base / "site/link", ec);
+  return base / "site";
+}
+
 struct Server {
   natsync::Config config = make_config();
   DroppingBroker broker;
@@ -33,7 +57,7 @@ struct Server {
   natsync::Node node{broker, registry};
   natsync::Authenticator auth{config};
   natsync::OriginPolicy origins{{"https://app.example"}};
-  natsync::RestApi api{node, auth, origins};
+  natsync::RestApi api{node, auth, origins, make_static_dir()};
   natsync::MessageParser parser{config.max_topic_length};
 };
 
@@ -53,6 +77,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     used += n;
   }
   if (!ec && request.is_done())
-    server.api.handle(request.get(), server.parser, [](const natsync::HttpResponse&) {});
+    server.api.handle(request.get(), server.parser, [](const natsync::HttpResponse& response) {
+      if (response.body().find(kOutsideMarker) != std::string::npos) std::abort();
+    });
   return 0;
 }

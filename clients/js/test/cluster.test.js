@@ -34,17 +34,18 @@ test('a node SIGKILLed: its clients move to the other node; every acknowledged p
   const docs = writers.map((w) => w.document('b.doc'));
   await Promise.all([feed.ready, readerDoc.ready, ...docs.map((d) => d.ready)]);
 
-  // Each writer publishes and changes the document without pause, one at a time.
+  // Each writer publishes and changes the document without pause, one at a time. A
+  // request refused or timed out in the failover is not acknowledged: it may or may not
+  // have been stored, and is counted apart.
   const acked = [];
   const keys = [];
+  const unsure = [];
   let stop = false;
   const loops = writers.map((writer, w) => (async () => {
     for (let i = 0; !stop; i++) {
       const id = `${w}-${i}`;
-      await writer.publish('d.feed', id);
-      acked.push(id);
-      await docs[w].patch({ [`k${id}`]: i });
-      keys.push(`k${id}`);
+      await writer.publish('d.feed', id).then(() => acked.push(id), (err) => unsure.push(`${id} ${err.code}`));
+      await docs[w].patch({ [`k${id}`]: i }).then(() => keys.push(`k${id}`), (err) => unsure.push(`k${id} ${err.code}`));
     }
   })());
   await sleep(1500);
@@ -55,11 +56,13 @@ test('a node SIGKILLed: its clients move to the other node; every acknowledged p
   stop = true;
   await Promise.all(loops);
 
-  await waitFor(() => got.length >= acked.length, 15000);
+  const unsureIds = new Set(unsure.map((u) => u.split(' ')[0]));
+  await waitFor(() => acked.every((id) => got.includes(id)), 15000).catch(() => {});
   await sleep(300);
   assert.equal(lost, 0, 'the durable topic was recovered');
   assert.equal(new Set(got).size, got.length, 'nothing delivered twice');
-  assert.deepEqual([...got].sort(), [...acked].sort(), 'every acknowledged publish, nothing else');
+  assert.deepEqual(acked.filter((id) => !got.includes(id)), [], `every acknowledged publish (not acknowledged: ${unsure.join(', ')})`);
+  assert.deepEqual(got.filter((id) => !acked.includes(id) && !unsureIds.has(id)), [], 'nothing that was never sent');
   for (const w of [0, 1]) {
     const mine = got.filter((id) => id.startsWith(`${w}-`)).map((id) => Number(id.split('-')[1]));
     assert.deepEqual(mine, [...mine].sort((x, y) => x - y), `writer ${w}'s messages in order`);
@@ -67,7 +70,10 @@ test('a node SIGKILLed: its clients move to the other node; every acknowledged p
   const served = await (await fetch(`${survivor.http}/api/sync/document?topic=b.doc`)).json();
   await waitFor(() => readerDoc.revision === served.revision, 10000);
   assert.deepEqual(readerDoc.value, served.data);
-  assert.deepEqual(Object.keys(served.data).sort(), [...keys].sort(), 'every acknowledged change, once');
-  assert.equal(served.revision, keys.length, 'one revision per acknowledged change: none applied twice');
-  console.log(`cluster failover: ${acked.length} publishes and ${keys.length} changes acknowledged, all delivered once; the reader reconnected to ${reader.state}`);
+  const storedKeys = Object.keys(served.data);
+  assert.deepEqual(keys.filter((k) => !storedKeys.includes(k)), [], 'every acknowledged change');
+  assert.deepEqual(storedKeys.filter((k) => !keys.includes(k) && !unsureIds.has(k)), [], 'nothing that was never sent');
+  assert.equal(served.revision, storedKeys.length, 'one revision per stored change: none applied twice');
+  console.log(`cluster failover: ${acked.length} publishes and ${keys.length} changes acknowledged, all delivered once; ` +
+    `${unsure.length} not acknowledged (${unsure.slice(0, 5).join(', ')})`);
 });

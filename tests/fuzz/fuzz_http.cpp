@@ -4,6 +4,7 @@
 // response that carries the text of a file outside the directory aborts (the oracle of
 // every path trick the fuzzer finds).
 #include <unistd.h>
+#include <boost/beast/http/field.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <cstddef>
@@ -78,7 +79,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   if (!ec && request.is_done())
     server.api.handle(request.get(), server.parser, [](const natsync::HttpResponse& response) {
-      if (response.body().find(kOutsideMarker) != std::string::npos) std::abort();
+      // Only a served file can leak one (JSON answers may echo the request's path or topic).
+      const bool file = response[boost::beast::http::field::content_type] != "application/json";
+      if (file && response.body().find(kOutsideMarker) != std::string::npos) std::abort();
     });
   return 0;
 }

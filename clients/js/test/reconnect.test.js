@@ -144,7 +144,8 @@ test('a stalled (half-open) link is noticed within heartbeatInterval + timeout a
   const stalledAt = Date.now();
   const gone = await once(c, 'disconnected', 3000);
   const noticed = Date.now() - stalledAt;
-  assert.ok(noticed <= 300 + 300 + 150, `noticed after ${noticed} ms`);
+  // The bound is heartbeatInterval + timeout; the slack is for a loaded machine's timers.
+  assert.ok(noticed <= 300 + 300 + 500, `noticed after ${noticed} ms`);
   assert.match(gone.reason, /no pong/);
   assert.equal(gone.reconnect, true);
   await publishRest(server, 'd.hb', 'while stalled');
@@ -173,7 +174,8 @@ test('reconnect attempts during a 10 s outage keep to the backoff formula', asyn
   assert.ok(gaps.length >= 8 && gaps.length <= 60, `${gaps.length} attempts`);
   gaps.forEach((gap, k) => {
     const ceiling = Math.min(max, min * 2 ** (k + 1));
-    assert.ok(gap >= min - 5 && gap <= ceiling + 100, `attempt ${k}: waited ${gap} ms, allowed [${min}, ${ceiling}]`);
+    // Timers may fire late on a loaded machine, never early (but for rounding).
+    assert.ok(gap >= min - 5 && gap <= ceiling + 300, `attempt ${k}: waited ${gap} ms, allowed [${min}, ${ceiling}]`);
   });
   for (let k = 0; k < 40; k++) {
     const d = reconnectDelay(k, min, max);

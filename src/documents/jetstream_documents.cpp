@@ -290,6 +290,13 @@ void JetStreamDocuments::advance(const std::string& topic) {
     }
     auto applied = apply_change(*base->document, change, settings_.documents.max_bytes);
     if (auto* error = std::get_if<PatchError>(&applied)) {
+      if (!read_again) {
+        // It may apply to a change acknowledged on another node that this node's consumer
+        // has not delivered yet: refuse only what fails on the stream's last message.
+        const std::lock_guard lock(writes_mutex_);
+        writes_.at(topic).read_again = true;
+        continue;
+      }
       DocumentOutcome refusal;
       refusal.status = DocumentOutcome::Status::rejected;
       refusal.code = error->code;

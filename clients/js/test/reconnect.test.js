@@ -28,7 +28,8 @@ test('durable topic: 150 messages published while the link is down arrive once e
   const c = client(`${server.proxy.url}?user_id=u`);
   await c.subscribe('d.feed', { onData: (data) => got.push(data), onStateLost: () => lost++ }).ready;
   for (let i = 1; i <= 10; i++) await publishRest(server, 'd.feed', i);
-  await waitFor(() => got.length === 10);
+  await waitFor(() => got.length === 10, 15000).catch(() =>
+    assert.fail(`before the cut: got ${JSON.stringify(got)}, state ${c.state}, server said ${server.output().slice(-300)}`));
 
   server.proxy.refusing = true;
   server.proxy.cut();

@@ -109,10 +109,6 @@ HttpResponse StaticFiles::serve(const HttpRequest& request) const {
   }
   const auto size = std::filesystem::file_size(path, ec);
   if (ec || !std::filesystem::is_regular_file(path, ec) || size > kMaxFileBytes) return not_found(request);
-  std::ifstream file(path, std::ios::binary);
-  std::ostringstream contents;
-  contents << file.rdbuf();
-  if (!file) return not_found(request);
 
   HttpResponse response{http::status::ok, request.version()};
   response.set(http::field::server, "natsync");
@@ -121,11 +117,15 @@ HttpResponse StaticFiles::serve(const HttpRequest& request) const {
   response.set(http::field::cache_control, "no-cache");
   response.keep_alive(request.keep_alive());
   if (request.method() == http::verb::head) {
-    response.content_length(contents.str().size());
-  } else {
-    response.body() = std::move(contents).str();
-    response.prepare_payload();
+    response.content_length(size);  // HEAD: the size is known without reading the file
+    return response;
   }
+  std::ifstream file(path, std::ios::binary);
+  std::ostringstream contents;
+  contents << file.rdbuf();
+  if (!file) return not_found(request);
+  response.body() = std::move(contents).str();
+  response.prepare_payload();
   return response;
 }
 

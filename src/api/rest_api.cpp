@@ -56,7 +56,9 @@ constexpr Route kRoutes[] = {
     {"/api/sync/publish", http::verb::post}, {"/api/sync/broadcast", http::verb::post},
     {"/api/sync/status", http::verb::get},   {"/api/sync/history", http::verb::get},
     {"/api/sync/document", http::verb::get}, {"/api/sync/document", http::verb::post},
-    {"/healthz", http::verb::get},
+    {"/api/sync/subscribe", http::verb::post}, {"/api/sync/unsubscribe", http::verb::post},
+    {"/api/sync/disconnect", http::verb::post}, {"/api/sync/topics", http::verb::get},
+    {"/api/sync/presence", http::verb::get},     {"/healthz", http::verb::get},
 };
 
 }  // namespace
@@ -130,6 +132,15 @@ void RestApi::handle(const HttpRequest& request, MessageParser& parser, Respond 
     response = json_response(http::status::ok, status_json(node_.status()), version, keep_alive);
   } else if (path == "/api/sync/history") {
     history(request, std::move(respond));
+    return;
+  } else if (path == "/api/sync/subscribe" || path == "/api/sync/unsubscribe" || path == "/api/sync/disconnect") {
+    server_command(request, path, std::move(respond));
+    return;
+  } else if (path == "/api/sync/topics") {
+    list_topics(request, std::move(respond));
+    return;
+  } else if (path == "/api/sync/presence") {
+    presence(request, std::move(respond));
     return;
   } else if (path == "/api/sync/document") {
     if (request.method() == http::verb::get) {

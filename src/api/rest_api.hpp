@@ -1,7 +1,8 @@
 #pragma once
 // The REST endpoints: POST /api/sync/publish, POST /api/sync/broadcast,
 // GET /api/sync/status, GET /api/sync/history, GET and POST /api/sync/document
-// (document_endpoints.cpp), GET /healthz. A request -> response function
+// (document_endpoints.cpp), the server API: POST /api/sync/subscribe, /unsubscribe,
+// /disconnect, GET /api/sync/topics and /api/sync/presence (server_endpoints.cpp), GET /healthz. A request -> response function
 // (the response may come later, from the history), so it is tested without sockets and can be
 // mounted into another HTTP server.
 #include <boost/beast/http/message.hpp>
@@ -51,6 +52,9 @@ class RestApi {
   void history(const HttpRequest& request, Respond respond) const;
   void get_document(const HttpRequest& request, Respond respond) const;
   void change_document(const HttpRequest& request, MessageParser& parser, Respond respond) const;
+  void server_command(const HttpRequest& request, std::string_view path, Respond respond) const;
+  void list_topics(const HttpRequest& request, Respond respond) const;
+  void presence(const HttpRequest& request, Respond respond) const;
   // The REST caller proves the API key or an admin token; nullopt if so, else the 401/403.
   std::optional<HttpResponse> refuse_caller(const HttpRequest& request) const;
 

@@ -44,6 +44,10 @@ Identity Authenticator::with_defaults(Identity identity) const {
 
 bool Authenticator::may_subscribe(const TopicPermissions& permissions, std::string_view user,
                                   std::string_view topic) const {
+  if (is_pattern(topic)) {
+    return !may_match_foreign_personal_topic(topic, personal_prefix_, user) &&
+           permissions.may_subscribe_pattern(topic);
+  }
   return !is_foreign_personal_topic(topic, personal_prefix_, user) && permissions.may_subscribe(topic);
 }
 

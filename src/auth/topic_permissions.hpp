@@ -23,6 +23,9 @@ struct TopicPermissions {
   std::vector<TopicPattern> publish;
 
   bool may_subscribe(std::string_view topic) const { return any_matches(subscribe, topic); }
+  // A pattern subscription: allowed when one subscribe pattern covers it, so that every
+  // topic it can match is one the connection may read (docs/security.md).
+  bool may_subscribe_pattern(std::string_view pattern) const;
   bool may_publish(std::string_view topic) const { return any_matches(publish, topic); }
 
  private:
@@ -35,5 +38,7 @@ using SharedPermissions = std::shared_ptr<const TopicPermissions>;
 // `prefix.<owner>` or `prefix.<owner>.…` with owner != user. An empty prefix turns
 // personal topics off.
 bool is_foreign_personal_topic(std::string_view topic, std::string_view prefix, std::string_view user);
+// Whether `pattern` can match a personal topic of someone other than `user`.
+bool may_match_foreign_personal_topic(std::string_view pattern, std::string_view prefix, std::string_view user);
 
 }  // namespace natsync

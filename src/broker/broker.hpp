@@ -13,10 +13,12 @@
 // `on_ready` callbacks say when cross-node delivery for a key is in place: a
 // subscribe ack is sent only then, so "acked" means "receives what any node
 // publishes from now on". They may run on any thread, possibly before the call returns.
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "hub/channel.hpp"
 #include "hub/publication.hpp"
@@ -50,6 +52,32 @@ class Broker {
   virtual void when_ready(Channel channel, const std::string& key, ReadyFn on_ready) = 0;
 
   virtual BrokerStatus status() const = 0;
+
+  // Messages between natsync nodes of natsync's own (presence, the server API), on
+  // `channel` (a subject token). Handlers are set before the broker starts and run on a
+  // broker thread. A message sent reaches every other node, not this one: the caller
+  // does this node's part itself. Standalone there is no other node, so nothing is sent.
+  using NodeMessageFn = std::function<void(std::string_view body)>;
+  // A request's handler answers by calling `answer` once (from any thread, also later).
+  using AnswerFn = std::function<void(std::string answer)>;
+  using NodeRequestFn = std::function<void(std::string_view body, AnswerFn answer)>;
+  using AnswersFn = std::function<void(std::vector<std::string> answers)>;
+  virtual void on_node_message(const std::string& /*channel*/, NodeMessageFn /*handler*/) {}
+  virtual void send_to_nodes(const std::string& /*channel*/, std::string_view /*body*/) {}
+  virtual void on_node_request(const std::string& /*channel*/, NodeRequestFn /*handler*/) {}
+  // Asks every other node; `done` gets the answers that came back, once every node that
+  // is alive answered or `timeout` passed (at once, with none, standalone). Any thread.
+  virtual void ask_nodes(const std::string& /*channel*/, std::string_view /*body*/,
+                         std::chrono::milliseconds /*timeout*/, AnswersFn done) {
+    done({});
+  }
+  // `handler` runs (on a broker thread) each time this node (re)connects to the other
+  // nodes: what they know of it may be stale. Set before start.
+  virtual void on_joined_cluster(std::function<void()> /*handler*/) {}
+  // The other nodes whose heartbeat arrived within `within`.
+  virtual std::vector<std::string> live_nodes(std::chrono::milliseconds /*within*/) const { return {}; }
+  // How often nodes send their heartbeat (what "within" is measured in).
+  virtual std::chrono::milliseconds heartbeat_interval() const { return std::chrono::milliseconds(2000); }
 };
 
 }  // namespace natsync

@@ -7,6 +7,7 @@
 #include "broker/nats_options.hpp"
 
 #include "protocol/server_message.hpp"
+#include "protocol/topic_pattern.hpp"
 
 namespace natsync {
 namespace {
@@ -33,7 +34,8 @@ NatsBroker::NatsBroker(NatsSettings settings, const Hub& hub, const ConnectionRe
       registry_(registry),
       log_(log),
       work_(io_context_.get_executor()),
-      heartbeat_timer_(io_context_) {}
+      heartbeat_timer_(io_context_),
+      queue_group_(settings_.subject_prefix + ".q." + SubjectMap::encode_user(settings_.node_id)) {}
 
 NatsBroker::~NatsBroker() { stop(); }
 
@@ -64,7 +66,11 @@ void NatsBroker::start() {
   boost::asio::post(io_context_, [this] {
     subscribe(Kind::all, {})->holders = 1;
     subscribe(Kind::nodes, {})->holders = 1;
-    schedule_flush();
+    for (const auto& [channel, handler] : node_handlers_) subscribe(Kind::node_message, channel)->holders = 1;
+    for (const auto& [channel, handler] : request_handlers_)
+      subscribe(Kind::node_message, channel)->holders = 1;
+    flush();
+    if (connected_ && joined_handler_) joined_handler_();
     schedule_heartbeat();
   });
 }
@@ -86,6 +92,7 @@ void NatsBroker::stop() {
     }
     interests_.clear();
     awaiting_flush_.clear();  // their sessions are gone; nobody waits for these acks
+    destroy_drained();
     work_.reset();
   });
   if (thread_.joinable()) thread_.join();
@@ -100,7 +107,9 @@ void NatsBroker::stop() {
       log_.error("NATS: {} subscriptions (closed: {}) did not complete within 5 s", live_interests_,
                  connection_closed_);
     }
+    auto drained = std::move(drained_);
     lock.unlock();
+    for (auto* subscription : drained) natsSubscription_Destroy(subscription);
     natsConnection_Destroy(connection_);
     connection_ = nullptr;
   }
@@ -128,6 +137,7 @@ std::string NatsBroker::subject_for(Kind kind, const std::string& key) const {
     case Kind::user: return subjects_.user(key);
     case Kind::all: return subjects_.all();
     case Kind::nodes: return subjects_.nodes();
+    case Kind::node_message: return settings_.subject_prefix + ".n." + key;
   }
   return {};
 }
@@ -191,8 +201,12 @@ void NatsBroker::when_ready(Channel channel, const std::string& key, ReadyFn on_
 NatsBroker::Interest* NatsBroker::subscribe(Kind kind, const std::string& key) {
   auto subject = subject_for(kind, key);
   if (auto it = interests_.find(subject); it != interests_.end()) return it->second;
-  auto* interest = new Interest{this, kind, key, subject, nullptr, 0, false, {}};
-  const natsStatus status = natsConnection_Subscribe(&interest->subscription, connection_, subject.c_str(),
+  auto* interest = new Interest{this, kind, key, subject, nullptr, 0, false, {}, false};
+  // Topics (and patterns) in this node's queue group: each message once per node.
+  const natsStatus status =
+      kind == Kind::topic ? natsConnection_QueueSubscribe(&interest->subscription, connection_, subject.c_str(),
+                                                          queue_group_.c_str(), &NatsBroker::on_message, interest)
+                          : natsConnection_Subscribe(&interest->subscription, connection_, subject.c_str(),
                                                      &NatsBroker::on_message, interest);
   if (status != NATS_OK) {
     // Only a closed connection refuses; local delivery still works, so say so and go on.
@@ -223,10 +237,26 @@ void NatsBroker::unsubscribe(Interest* interest) {
     return;
   }
   subscription_count_.fetch_sub(1);
-  // From Unsubscribe on, on_complete may delete `interest` on nats.c's thread.
+  // From Unsubscribe (or Drain) on, on_complete may delete `interest` on nats.c's thread.
   natsSubscription* subscription = interest->subscription;
+  if (interest->kind == Kind::topic) {
+    // In the queue group, NATS may have handed this subscription a message that another
+    // one of ours also wants: a drain still delivers what arrived before the UNSUB.
+    interest->draining = true;
+    if (natsSubscription_Drain(subscription) == NATS_OK) return;  // destroyed once complete
+    interest->draining = false;
+  }
   natsSubscription_Unsubscribe(subscription);
   natsSubscription_Destroy(subscription);
+}
+
+void NatsBroker::destroy_drained() {
+  std::vector<natsSubscription*> drained;
+  {
+    std::lock_guard lock(live_mutex_);
+    drained.swap(drained_);
+  }
+  for (auto* subscription : drained) natsSubscription_Destroy(subscription);
 }
 
 void NatsBroker::schedule_flush() {
@@ -238,6 +268,7 @@ void NatsBroker::schedule_flush() {
 
 void NatsBroker::flush() {
   flush_scheduled_ = false;
+  destroy_drained();
   if (awaiting_flush_.empty()) return;
   auto batch = std::move(awaiting_flush_);
   awaiting_flush_.clear();
@@ -279,6 +310,10 @@ void NatsBroker::deliver(Interest& interest, natsMsg* message) {
     record_heartbeat(body);
     return;
   }
+  if (interest.kind == Kind::node_message) {
+    deliver_node_message(interest, message);
+    return;
+  }
   bool valid = false;
   {
     std::lock_guard lock(parser_mutex_);
@@ -290,10 +325,21 @@ void NatsBroker::deliver(Interest& interest, natsMsg* message) {
     return;
   }
   switch (interest.kind) {
-    case Kind::topic:
-      hub_.dispatch(make_publication(Publication::Target::topic, interest.key,
-                                     make_topic_data_frame(interest.key, body)));
+    case Kind::topic: {
+      if (!is_pattern(interest.key)) {
+        hub_.dispatch(make_publication(Publication::Target::topic, interest.key,
+                                       make_topic_data_frame(interest.key, body)));
+        break;
+      }
+      // A pattern's subscription: the topic is the subject's tail. A NATS client may
+      // publish subjects no topic can be ("natsync.t.é"): clients never see those.
+      std::string_view subject = natsMsg_GetSubject(message);
+      const auto tail = subject.substr(std::min(subject.size(), settings_.subject_prefix.size() + 3));
+      if (!is_valid_topic(tail)) break;
+      hub_.dispatch(make_publication(Publication::Target::topic, std::string(tail),
+                                     make_topic_data_frame(tail, body)));
       break;
+    }
     case Kind::user:
       hub_.dispatch(make_publication(Publication::Target::user, interest.key, make_direct_data_frame(body)));
       break;
@@ -319,8 +365,10 @@ void NatsBroker::record_heartbeat(std::string_view body) {
 void NatsBroker::on_complete(void* closure) {
   auto* interest = static_cast<Interest*>(closure);
   NatsBroker* owner = interest->owner;
+  natsSubscription* drained = interest->draining ? interest->subscription : nullptr;
   delete interest;
   std::lock_guard lock(owner->live_mutex_);
+  if (drained != nullptr) owner->drained_.push_back(drained);
   --owner->live_interests_;
   owner->live_changed_.notify_all();
 }
@@ -329,6 +377,7 @@ void NatsBroker::on_connected(natsConnection* connection, void* closure) {
   auto* self = static_cast<NatsBroker*>(closure);
   self->connected_ = true;
   self->log_.info("NATS connected to {} (node {})", connected_url(connection), self->settings_.node_id);
+  if (self->joined_handler_) boost::asio::post(self->io_context_, self->joined_handler_);
 }
 
 void NatsBroker::on_disconnected(natsConnection* /*connection*/, void* closure) {
@@ -346,6 +395,7 @@ void NatsBroker::on_reconnected(natsConnection* connection, void* closure) {
   self->connected_ = true;
   self->log_.info("NATS reconnected to {}: subscriptions restored ({})", connected_url(connection),
                   self->subscription_count_.load());
+  if (self->joined_handler_ && !self->stopping_) boost::asio::post(self->io_context_, self->joined_handler_);
 }
 
 void NatsBroker::on_closed(natsConnection* /*connection*/, void* closure) {

@@ -17,6 +17,15 @@
 // Exactly once: the connection is NoEcho, so a node never receives what it published;
 // it delivered that locally already. Interest: a subject is subscribed only while some
 // local connection wants it (refcounted per worker), plus <prefix>.all and .nodes.
+//
+// Patterns: a pattern subscription (`chat.*`) is one NATS subscription on the pattern's
+// subject, however many topics it matches. A node whose subscriptions overlap (`chat.*`
+// and `chat.x`, or two patterns) must still get each message once: every topic
+// subscription of a node is a queue subscription in the node's own queue group, so NATS
+// hands each message to one of them, whichever; the node then delivers it by its topic
+// to every local connection that wants it (LocalHub). A topic subscription that is no
+// longer wanted is drained, not cut: a message NATS already gave it (and so to no other
+// subscription of the group) is still delivered.
 #include <nats/nats.h>
 #include <spdlog/logger.h>
 #include <atomic>
@@ -69,8 +78,18 @@ class NatsBroker final : public Broker {
   void when_ready(Channel channel, const std::string& key, ReadyFn on_ready) override;
   BrokerStatus status() const override;
 
+  // Node-to-node messages (nats_node_messages.cpp): subjects <prefix>.n.<channel>.
+  void on_node_message(const std::string& channel, NodeMessageFn handler) override;
+  void send_to_nodes(const std::string& channel, std::string_view body) override;
+  void on_node_request(const std::string& channel, NodeRequestFn handler) override;
+  void ask_nodes(const std::string& channel, std::string_view body, std::chrono::milliseconds timeout,
+                 AnswersFn done) override;
+  void on_joined_cluster(std::function<void()> handler) override { joined_handler_ = std::move(handler); }
+  std::vector<std::string> live_nodes(std::chrono::milliseconds within) const override;
+  std::chrono::milliseconds heartbeat_interval() const override { return settings_.heartbeat; }
+
  private:
-  enum class Kind { topic, user, all, nodes };
+  enum class Kind { topic, user, all, nodes, node_message };
   // One NATS subscription. Created and looked up on the broker thread; deleted by
   // on_complete (nats.c's delivery thread) once its handler can no longer run.
   struct Interest {
@@ -82,11 +101,16 @@ class NatsBroker final : public Broker {
     int holders = 0;  // workers with a local subscriber
     bool ready = false;
     std::vector<ReadyFn> waiting;
+    bool draining = false;  // unsubscribed by a drain: destroyed once complete
   };
+  struct Ask;  // one ask_nodes in progress
 
   static void on_message(natsConnection* connection, natsSubscription* subscription, natsMsg* message,
                          void* closure);
   static void on_complete(void* closure);
+  static void on_answer(natsConnection* connection, natsSubscription* subscription, natsMsg* message,
+                        void* closure);
+  static void on_ask_complete(void* closure);
   static void on_connected(natsConnection* connection, void* closure);
   static void on_disconnected(natsConnection* connection, void* closure);
   static void on_reconnected(natsConnection* connection, void* closure);
@@ -105,6 +129,11 @@ class NatsBroker final : public Broker {
   void schedule_heartbeat();
   // Delivery thread.
   void deliver(Interest& interest, natsMsg* message);
+  void deliver_node_message(const Interest& interest, natsMsg* message);
+  // Broker thread: ends an ask (its answers go to `done`) and its inbox subscription.
+  void finish_ask(Ask& ask);
+  // Broker thread: destroys the drained subscriptions that completed.
+  void destroy_drained();
   void record_heartbeat(std::string_view body);
 
   NatsSettings settings_;
@@ -136,6 +165,13 @@ class NatsBroker final : public Broker {
   std::condition_variable live_changed_;
   std::size_t live_interests_ = 0;
   bool connection_closed_ = false;
+  std::vector<natsSubscription*> drained_;  // completed drains, to destroy
+  std::string queue_group_;                 // this node's, for its topic subscriptions
+
+  // Set before start(), read by nats.c's threads.
+  boost::unordered_flat_map<std::string, NodeMessageFn> node_handlers_;
+  boost::unordered_flat_map<std::string, NodeRequestFn> request_handlers_;
+  std::function<void()> joined_handler_;
 
   // Delivery thread (one), but guarded: nats.c may run several.
   std::mutex parser_mutex_;

@@ -67,6 +67,7 @@ struct RawSettings {
   std::string ws_message_burst = "1000";
   std::string ws_compression = "off";
   std::string document_max_bytes = "262144";
+  std::string presence_max_members = "1000";
 };
 
 }  // namespace
@@ -268,6 +269,13 @@ std::vector<Setting> settings_of(Config& config, RawSettings& raw) {
                    config.document_store),
       text_setting("--data-dir", "DATA_DIR", "directory of the document store (created if missing)",
                    config.data_dir),
+      text_setting("--presence-topics", "PRESENCE_TOPICS",
+                   "comma list of topic patterns whose subscribers are tracked as members (join, leave, "
+                   "presence); empty = none",
+                   config.presence_topics),
+      size_setting("--presence-max-members", "PRESENCE_MAX_MEMBERS",
+                   "members listed in one presence answer (the counts stay exact)", raw.presence_max_members,
+                   config.presence_max_members, 0),
       size_setting("--history-replicas", "HISTORY_REPLICAS",
                    "with NATS_URL: replicas of the JetStream stream that holds the history (1-5)",
                    raw.history_replicas, config.history_replicas, 1),
@@ -386,6 +394,12 @@ std::string check_settings(Config& config, const RawSettings& raw) {
     if (!TopicPattern::parse_list(split_list(config.document_topics), error))
       return "DOCUMENT_TOPICS: " + error;
   }
+  {
+    std::string error;
+    if (!TopicPattern::parse_list(split_list(config.presence_topics), error))
+      return "PRESENCE_TOPICS: " + error;
+  }
+  if (config.presence_max_members > 100'000) return "PRESENCE_MAX_MEMBERS must be at most 100000";
   if (config.document_store != "sqlite" && config.document_store != "memory")
     return "DOCUMENT_STORE '" + config.document_store + "' must be sqlite or memory";
   if (config.document_max_bytes > std::size_t{64} << 20U) return "DOCUMENT_MAX_BYTES must be at most 64 MiB";

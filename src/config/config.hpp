@@ -88,6 +88,10 @@ struct Config {
   std::size_t document_max_bytes = std::size_t{256} * 1024;
   std::string document_store = "sqlite";
   std::string data_dir = "./data";
+  // Presence (docs/protocol.md): comma list of NATS-style patterns whose subscribers are
+  // members (join/leave events, the presence request); the most members one answer lists.
+  std::string presence_topics;
+  std::size_t presence_max_members = 1000;
   // TLS (https:// and wss://): both set, or neither (plain HTTP).
   std::string tls_cert_file;  // PEM certificate chain, the server's certificate first
   std::string tls_key_file;   // PEM private key of that certificate

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "protocol/topic.hpp"
+#include "protocol/topic_pattern.hpp"
 
 namespace natsync {
 namespace {
@@ -145,6 +146,57 @@ bool Node::read_document(std::string_view topic, Documents::ReadDone done) {
   if (!is_valid_topic(topic) || !document(topic)) return false;
   documents_->read(std::string(topic), std::move(done));
   return true;
+}
+
+}  // namespace natsync
+
+namespace natsync {
+namespace {
+
+bool valid_target(std::string_view topic) {
+  return is_pattern(topic) ? pattern_error(topic) == nullptr : is_valid_topic(topic);
+}
+
+}  // namespace
+
+PublishStatus Node::subscribe_user(std::string_view user_id, std::string_view topic) {
+  if (!valid_user(user_id)) return PublishStatus::invalid_user;
+  if (!valid_target(topic)) return PublishStatus::invalid_topic;
+  if (server_api_ == nullptr) return PublishStatus::broker_unavailable;
+  server_api_->run(std::string(user_id), ServerCommand{ServerCommand::Kind::subscribe, std::string(topic), {}, true});
+  return PublishStatus::ok;
+}
+
+PublishStatus Node::unsubscribe_user(std::string_view user_id, std::string_view topic) {
+  if (!valid_user(user_id)) return PublishStatus::invalid_user;
+  if (!valid_target(topic)) return PublishStatus::invalid_topic;
+  if (server_api_ == nullptr) return PublishStatus::broker_unavailable;
+  server_api_->run(std::string(user_id),
+                   ServerCommand{ServerCommand::Kind::unsubscribe, std::string(topic), {}, true});
+  return PublishStatus::ok;
+}
+
+PublishStatus Node::disconnect_user(std::string_view user_id, std::string_view reason, bool reconnect) {
+  if (!valid_user(user_id)) return PublishStatus::invalid_user;
+  if (server_api_ == nullptr) return PublishStatus::broker_unavailable;
+  server_api_->run(std::string(user_id),
+                   ServerCommand{ServerCommand::Kind::disconnect, {}, std::string(reason.substr(0, 256)), reconnect});
+  return PublishStatus::ok;
+}
+
+bool Node::list_topics(std::string_view pattern, ServerApi::TopicsDone done) const {
+  if (!pattern.empty() && pattern_error(pattern) != nullptr) return false;
+  if (server_api_ == nullptr) {
+    done({});
+    return true;
+  }
+  server_api_->topics(std::string(pattern), std::move(done));
+  return true;
+}
+
+std::optional<PresenceData> Node::presence_of(std::string_view topic) const {
+  if (presence_ == nullptr || !is_valid_topic(topic) || !presence_->tracked(topic)) return std::nullopt;
+  return presence_->data(topic);
 }
 
 }  // namespace natsync

@@ -15,9 +15,11 @@
 #include <string_view>
 
 #include "broker/broker.hpp"
+#include "core/server_api.hpp"
 #include "documents/documents.hpp"
 #include "history/history.hpp"
 #include "hub/connection_registry.hpp"
+#include "presence/presence.hpp"
 
 namespace natsync {
 
@@ -44,9 +46,16 @@ class Node {
 
   // `history`: the durable topics' history (null: no topic keeps any). `documents`: the
   // shared documents (null: no topic is one).
+  // `server_api`: the server API (null: not offered, as in unit tests); `presence`:
+  // PRESENCE_TOPICS (null: none).
   Node(Broker& broker, const ConnectionRegistry& registry, History* history = nullptr,
-       Documents* documents = nullptr)
-      : broker_(broker), registry_(registry), history_(history), documents_(documents) {}
+       Documents* documents = nullptr, ServerApi* server_api = nullptr, Presence* presence = nullptr)
+      : broker_(broker),
+        registry_(registry),
+        history_(history),
+        documents_(documents),
+        server_api_(server_api),
+        presence_(presence) {}
 
   // The durable topics' history, or null.
   History* history() const { return history_; }
@@ -85,6 +94,20 @@ class Node {
 
   NodeStatus status() const;
 
+  // The server API (docs/protocol.md): acts on every connection of `user_id` on every
+  // node. subscribe/unsubscribe take a topic or a pattern. Returns invalid_user or
+  // invalid_topic (and does nothing) for bad input; broker_unavailable without a server API.
+  PublishStatus subscribe_user(std::string_view user_id, std::string_view topic);
+  PublishStatus unsubscribe_user(std::string_view user_id, std::string_view topic);
+  PublishStatus disconnect_user(std::string_view user_id, std::string_view reason, bool reconnect);
+  // The topics with subscribers on every node, most subscribed first; `pattern` (empty:
+  // all) filters them. False (and no call of `done`) for a bad pattern.
+  bool list_topics(std::string_view pattern, ServerApi::TopicsDone done) const;
+  // Presence (PRESENCE_TOPICS), or null.
+  Presence* presence() const { return presence_; }
+  // A tracked topic's members on every node; nullopt when `topic` is not tracked.
+  std::optional<PresenceData> presence_of(std::string_view topic) const;
+
   // For the server's own paths, whose input is already validated: `key` checked by
   // the topic/user rules, `compact_json` produced by our parser. Encodes once. A message
   // on a durable topic is handed to the history (publish_durable) without waiting: the
@@ -106,6 +129,8 @@ class Node {
   const ConnectionRegistry& registry_;
   History* history_;
   Documents* documents_;
+  ServerApi* server_api_;
+  Presence* presence_;
 };
 
 }  // namespace natsync

@@ -473,7 +473,8 @@ void JetStreamDocuments::deliver(natsMsg* message) {
     }
   }
   const StreamPosition at{record->revision, epoch()};
-  hub_.dispatch(make_publication(Publication::Target::topic, name, std::move(frame), 0, &at));
+  // exact_only: a pattern subscription gets no document changes (they need the snapshot).
+  hub_.dispatch(make_publication(Publication::Target::topic, name, std::move(frame), 0, &at, true));
 }
 
 void JetStreamDocuments::sweep() {

@@ -172,7 +172,8 @@ void LocalDocuments::commit(std::vector<Pending>& batch) {
       state.recent.add(pending.revision, pending.patch, settings_.changes_kept, settings_.max_bytes);
     }
     const StreamPosition at{pending.revision, epoch_};
-    broker_.publish(make_publication(Publication::Target::topic, pending.topic, pending.patch, 0, &at));
+    // exact_only: a pattern subscription gets no document changes (they need the snapshot).
+    broker_.publish(make_publication(Publication::Target::topic, pending.topic, pending.patch, 0, &at, true));
     DocumentOutcome outcome;
     outcome.revision = pending.revision;
     pending.done(outcome);

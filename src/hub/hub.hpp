@@ -6,6 +6,8 @@
 // Ordering: asio::post is FIFO per io_context, so publications from one thread
 // reach each worker, and therefore each connection, in the order they were made.
 #include <boost/asio/io_context.hpp>
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "hub/local_hub.hpp"
@@ -25,6 +27,13 @@ class Hub {
 
   // Thread-safe; returns at once. Delivery happens on each worker's thread.
   void dispatch(const PublicationPtr& publication) const;
+
+  // Runs `command` on every local connection of `user_id`, each on its own worker.
+  void command_user(const std::string& user_id, const ServerCommand& command) const;
+
+  // Calls `visit` with each worker's index, on that worker's thread (so several at once:
+  // `visit` synchronises what it gathers), then `done` once, on the last one's thread.
+  void visit_shards(std::function<void(const LocalHub&)> visit, std::function<void()> done) const;
 
   std::size_t shard_count() const { return shards_.size(); }
 

@@ -37,7 +37,11 @@ std::vector<LocalHub::Key> LocalHub::remove(Subscriber& subscriber) {
   auto it = entries_.find(&subscriber);
   if (it == entries_.end()) return vanished;
   for (auto& topic : it->second.topics) {
-    if (erase_from(topics_, topic, &subscriber)) vanished.push_back({Channel::topic, std::move(topic)});
+    invalidate(topic);
+    const bool pattern = is_pattern(topic);
+    if (pattern) pattern_index_.remove(topic, &subscriber);
+    if (erase_from(pattern ? patterns_ : topics_, topic, &subscriber))
+      vanished.push_back({Channel::topic, std::move(topic)});
   }
   if (!it->second.user.empty() && erase_from(users_, it->second.user, &subscriber)) {
     vanished.push_back({Channel::user, std::move(it->second.user)});
@@ -54,7 +58,10 @@ IndexChange LocalHub::subscribe(Subscriber& subscriber, std::string_view topic) 
   auto& topics = it->second.topics;
   if (std::find(topics.begin(), topics.end(), topic) != topics.end()) return IndexChange::unchanged;
   topics.emplace_back(topic);
-  auto& list = topics_[std::string(topic)];
+  invalidate(topic);
+  const bool pattern = is_pattern(topic);
+  if (pattern) pattern_index_.add(topic, &subscriber);
+  auto& list = (pattern ? patterns_ : topics_)[std::string(topic)];
   list.push_back(&subscriber);
   return list.size() == 1 ? IndexChange::key_appeared : IndexChange::changed;
 }
@@ -67,7 +74,37 @@ IndexChange LocalHub::unsubscribe(Subscriber& subscriber, std::string_view topic
   if (pos == topics.end()) return IndexChange::unchanged;
   *pos = std::move(topics.back());
   topics.pop_back();
-  return erase_from(topics_, topic, &subscriber) ? IndexChange::key_vanished : IndexChange::changed;
+  invalidate(topic);
+  const bool pattern = is_pattern(topic);
+  if (pattern) pattern_index_.remove(topic, &subscriber);
+  return erase_from(pattern ? patterns_ : topics_, topic, &subscriber) ? IndexChange::key_vanished
+                                                                       : IndexChange::changed;
+}
+
+void LocalHub::invalidate(std::string_view topic) {
+  if (matches_.empty()) return;
+  if (is_pattern(topic)) {
+    matches_.clear();
+  } else if (auto it = matches_.find(topic); it != matches_.end()) {
+    matches_.erase(it);
+  }
+}
+
+const std::vector<Subscriber*>& LocalHub::matching(std::string_view topic) const {
+  if (auto it = matches_.find(topic); it != matches_.end()) return it->second;
+  constexpr std::size_t kMaxCached = 4096;
+  if (matches_.size() >= kMaxCached) matches_.clear();
+  std::vector<Subscriber*> list;
+  if (auto it = topics_.find(topic); it != topics_.end()) list = it->second;
+  const auto exact = list.size();
+  pattern_index_.match(topic, list);
+  if (list.size() > exact) {
+    // A connection subscribed to the topic and to patterns, or to several patterns:
+    // sort the (rarely long) list so that each one is in it once.
+    std::sort(list.begin(), list.end());
+    list.erase(std::unique(list.begin(), list.end()), list.end());
+  }
+  return matches_.emplace(std::string(topic), std::move(list)).first->second;
 }
 
 std::size_t LocalHub::deliver(const Publication& publication) const {
@@ -86,6 +123,7 @@ std::size_t LocalHub::deliver(const Publication& publication) const {
   };
   switch (publication.target) {
     case Publication::Target::topic: {
+      if (!pattern_index_.empty() && !publication.exact_only) return send_all(matching(publication.key));
       auto it = topics_.find(std::string_view(publication.key));
       return it == topics_.end() ? 0 : send_all(it->second);
     }
@@ -111,6 +149,11 @@ std::vector<Subscriber*> LocalHub::connections() const {
   out.reserve(entries_.size());
   for (const auto& [subscriber, entry] : entries_) out.push_back(subscriber);
   return out;
+}
+
+std::vector<Subscriber*> LocalHub::connections_of(std::string_view user_id) const {
+  auto it = users_.find(user_id);
+  return it == users_.end() ? std::vector<Subscriber*>{} : it->second;
 }
 
 std::size_t LocalHub::subscription_count(Subscriber& subscriber) const {

@@ -21,6 +21,9 @@ struct Publication {
   // a subscriber that was just replayed that far drops it (Subscriber::deliver_offset).
   std::uint64_t offset = 0;
   std::string epoch{};  // of that history
+  // Only for the topic's own subscribers, not for patterns matching it: a document's
+  // changes (which need its snapshot first) and presence events.
+  bool exact_only = false;
 };
 
 using PublicationPtr = std::shared_ptr<const Publication>;
@@ -30,12 +33,13 @@ using PublicationPtr = std::shared_ptr<const Publication>;
 // (null for a message that is not stored).
 inline PublicationPtr make_publication(Publication::Target target, std::string key, Frame frame,
                                        std::uint64_t exclude_connection = 0,
-                                       const StreamPosition* at = nullptr) {
+                                       const StreamPosition* at = nullptr, bool exact_only = false) {
   auto publication = std::make_shared<Publication>();
   publication->target = target;
   publication->key = std::move(key);
   publication->frame = std::move(frame);
   publication->exclude_connection = exclude_connection;
+  publication->exact_only = exact_only;
   if (at != nullptr) {
     publication->offset = at->offset;
     publication->epoch = at->epoch;

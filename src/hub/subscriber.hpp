@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "hub/publication.hpp"
+#include "hub/server_command.hpp"
 #include "protocol/server_message.hpp"
 
 namespace natsync {
@@ -23,6 +24,9 @@ class Subscriber {
   // A message of a durable topic (publication.offset != 0), which a subscriber that
   // recovered the topic's history may already have had.
   virtual void deliver_offset(const Publication& publication) { deliver(publication.frame); }
+  // The server API acts on this connection (its user's). On the subscriber's own
+  // thread, not during a delivery: it may change the LocalHub.
+  virtual void on_server_command(const ServerCommand& /*command*/) {}
 
  protected:
   ~Subscriber() = default;

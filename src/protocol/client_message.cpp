@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include "protocol/topic.hpp"
+#include "protocol/topic_pattern.hpp"
 
 namespace natsync {
 
@@ -171,7 +172,7 @@ ParseResult<ClientMessage> MessageParser::parse_client_message(std::string_view 
   const bool client_may_send =
       type && (*type == MessageType::subscribe || *type == MessageType::unsubscribe ||
                *type == MessageType::sync || *type == MessageType::auth || *type == MessageType::disconnect ||
-               *type == MessageType::patch || *type == MessageType::ping);
+               *type == MessageType::patch || *type == MessageType::ping || *type == MessageType::presence);
   if (!client_may_send) {
     std::string hint = type == MessageType::data ? " (to publish, send 'sync')" : "";
     return error(ErrorCode::unknown_type, "unknown message type '" + type_text.substr(0, 64) + "'" + hint,
@@ -183,17 +184,28 @@ ParseResult<ClientMessage> MessageParser::parse_client_message(std::string_view 
     return error(ErrorCode::invalid_message, problem, msg.id);
   }
   const bool needs_topic = msg.type == MessageType::subscribe || msg.type == MessageType::unsubscribe ||
-                           msg.type == MessageType::sync || msg.type == MessageType::patch;
+                           msg.type == MessageType::sync || msg.type == MessageType::patch ||
+                           msg.type == MessageType::presence;
+  // subscribe and unsubscribe also take a pattern (`chat.*`, `chat.>`).
+  const bool pattern = (msg.type == MessageType::subscribe || msg.type == MessageType::unsubscribe) &&
+                       msg.topic.find_first_of("*>") != std::string::npos;
   if (needs_topic) {
     if (msg.topic.empty() && obj.at_key("topic").error() != simdjson::SUCCESS) {
       return error(ErrorCode::invalid_message, "field 'topic' is required for " + type_text, msg.id);
     }
-    if (const char* why = topic_error(msg.topic, impl_->max_topic_length))
+    if (const char* why = pattern ? pattern_error(msg.topic, impl_->max_topic_length)
+                                  : topic_error(msg.topic, impl_->max_topic_length))
       return error(ErrorCode::invalid_topic, why, msg.id);
   }
 
   if (element since;
       msg.type == MessageType::subscribe && obj.at_key("since").get(since) == simdjson::SUCCESS) {
+    if (pattern) {
+      return error(ErrorCode::invalid_message,
+                   "'since' needs one topic: a pattern subscription recovers nothing (subscribe to each "
+                   "topic to recover it)",
+                   msg.id);
+    }
     auto position = parse_since(since, msg.id);
     if (auto* err = std::get_if<ProtocolError>(&position)) return std::move(*err);
     msg.since = std::move(std::get<StreamPosition>(position));

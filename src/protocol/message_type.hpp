@@ -8,6 +8,8 @@ namespace natsync {
 // snapshot and patch: shared documents (docs/documents.md); a client sends patch.
 // ping and pong: the application-level heartbeat (a browser cannot see WebSocket pings,
 // so a client that must notice a half-open connection sends ping and waits for pong).
+// presence (asked by a client, answered by the server), join, leave and presence_summary:
+// who is subscribed to a topic (docs/protocol.md, Presence).
 enum class MessageType {
   connect,
   disconnect,
@@ -20,7 +22,11 @@ enum class MessageType {
   snapshot,
   patch,
   ping,
-  pong
+  pong,
+  presence,
+  join,
+  leave,
+  presence_summary
 };
 
 constexpr std::string_view to_string(MessageType type) noexcept {
@@ -37,6 +43,10 @@ constexpr std::string_view to_string(MessageType type) noexcept {
     case MessageType::patch: return "patch";
     case MessageType::ping: return "ping";
     case MessageType::pong: return "pong";
+    case MessageType::presence: return "presence";
+    case MessageType::join: return "join";
+    case MessageType::leave: return "leave";
+    case MessageType::presence_summary: return "presence_summary";
   }
   return "unknown";
 }
@@ -45,7 +55,8 @@ constexpr std::optional<MessageType> parse_message_type(std::string_view text) n
   for (auto type :
        {MessageType::connect, MessageType::disconnect, MessageType::subscribe, MessageType::unsubscribe,
         MessageType::data, MessageType::error, MessageType::auth, MessageType::sync, MessageType::snapshot,
-        MessageType::patch, MessageType::ping, MessageType::pong}) {
+        MessageType::patch, MessageType::ping, MessageType::pong, MessageType::presence, MessageType::join,
+        MessageType::leave, MessageType::presence_summary}) {
     if (to_string(type) == text) return type;
   }
   return std::nullopt;

@@ -55,7 +55,9 @@ Service::Service(Config config, std::shared_ptr<spdlog::logger> log)
       broker_(make_broker()),
       history_(make_history()),
       documents_(make_documents()),
-      node_(*broker_, registry_, history_.get(), documents_.get()),
+      server_api_(*broker_, hub_),
+      presence_(make_presence()),
+      node_(*broker_, registry_, history_.get(), documents_.get(), &server_api_, presence_.get()),
       rest_(node_, auth_, origins_, config_.static_dir),
       context_{config_, node_, *broker_, auth_, origins_, registry_, limiter_, *log_, tls_.get()} {
   for (unsigned i = 0; i < config_.worker_threads; ++i) {
@@ -130,6 +132,16 @@ std::unique_ptr<Documents> Service::make_documents() {
   return std::make_unique<LocalDocuments>(std::move(settings), std::move(store), *broker_);
 }
 
+std::unique_ptr<Presence> Service::make_presence() {
+  std::string error;
+  auto patterns =
+      TopicPattern::parse_list(split_list(config_.presence_topics), error);  // checked by load_config
+  if (!patterns || patterns->empty()) return nullptr;
+  return std::make_unique<Presence>(
+      PresenceSettings{std::move(*patterns), config_.presence_max_members, config_.node_id}, *broker_, hub_,
+      *log_);
+}
+
 void Service::start(bool listen) {
   if (listen) {
     boost::system::error_code ec;
@@ -148,6 +160,7 @@ void Service::start(bool listen) {
     }
   }
   if (nats_) nats_->start();
+  if (presence_) presence_->start();
   if (jetstream_) jetstream_->start();
   if (jetstream_documents_) jetstream_documents_->start();
   for (auto& worker : workers_) worker->start();
@@ -186,6 +199,7 @@ void Service::stop() {
   // Before the workers go: nothing from NATS may be dispatched to them after this.
   if (jetstream_) jetstream_->stop();
   if (jetstream_documents_) jetstream_documents_->stop();
+  if (presence_) presence_->stop();  // its goodbye goes out before NATS closes
   if (nats_) nats_->stop();
   for (auto& worker : workers_) worker->stop();
   log_->info("stopped");

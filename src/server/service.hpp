@@ -64,6 +64,7 @@ class Service {
   std::unique_ptr<Broker> make_broker();
   std::unique_ptr<History> make_history();
   std::unique_ptr<Documents> make_documents();
+  std::unique_ptr<Presence> make_presence();
   Worker& next_worker();
 
   Config config_;
@@ -82,6 +83,8 @@ class Service {
   JetStreamDocuments* jetstream_documents_ = nullptr;  // documents_ in a cluster
   std::unique_ptr<History> history_;                   // null: no DURABLE_TOPICS
   std::unique_ptr<Documents> documents_;               // null: no DOCUMENT_TOPICS
+  ServerApi server_api_;                               // after broker_: registers with it
+  std::unique_ptr<Presence> presence_;                 // null: no PRESENCE_TOPICS
   Node node_;
   RestApi rest_;
   ServerContext context_;

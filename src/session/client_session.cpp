@@ -5,7 +5,9 @@
 
 #include "protocol/document_messages.hpp"
 #include "protocol/error_code.hpp"
+#include "protocol/presence_messages.hpp"
 #include "protocol/server_message.hpp"
+#include "protocol/topic_pattern.hpp"
 
 namespace natsync {
 
@@ -25,6 +27,12 @@ std::string encode_document_outcome(const DocumentOutcome& outcome, std::string_
     case DocumentOutcome::Status::unavailable: break;
   }
   return encode_error(ErrorCode::internal_error, outcome.message, request_id);
+}
+
+// An ack the server API caused: the client did not ask for it.
+std::string with_server_flag(std::string ack, bool server) {
+  if (server) ack.insert(ack.size() - 1, R"(,"server":true)");
+  return ack;
 }
 
 }  // namespace
@@ -58,7 +66,7 @@ void ClientSession::on_open() {
   // In cluster mode it waits for the broker to deliver to the user from every node;
   // with no read pending meanwhile, this callback keeps the connection alive.
   const auto connect_then_read = [keep_alive = transport_.lifetime().lock()](ClientSession& self) {
-    self.reply(encode_connect(std::to_string(self.id()), self.user_id_));
+    self.reply(encode_connect(self.client_id(), self.user_id_));
     self.transport_.start_reading();
   };
   // An unauthenticated connection (JWT mode, no token yet) joins the hub only once it
@@ -73,6 +81,9 @@ void ClientSession::on_open() {
 void ClientSession::on_closed() {
   if (!open_) return;
   open_ = false;
+  if (context().node.presence() != nullptr) {
+    for (const auto& topic : services_.hub.topics_of(*this)) leave_presence(topic);
+  }
   for (auto& key : services_.hub.remove(*this)) context().broker.interest_lost(key.channel, key.name);
   context().registry.remove(user_id_);
 }
@@ -152,6 +163,7 @@ void ClientSession::handle(ClientMessage& message) {
       break;
     case MessageType::sync: handle_sync(message); break;
     case MessageType::patch: handle_patch(message); break;
+    case MessageType::presence: handle_presence(message); break;
     case MessageType::auth: handle_auth(message); break;
     case MessageType::disconnect: transport_.close(close_code::normal); break;
     default: break;  // the parser admits no other type
@@ -221,29 +233,36 @@ void ClientSession::handle_subscribe(const ClientMessage& message) {
                        "a subscribe to this topic is still being answered: wait for its ack", message.id));
     return;
   }
+  subscribe_to(message.topic, message.id, message.since, false);
+}
+
+void ClientSession::subscribe_to(const std::string& topic, const std::string& request_id,
+                                 const std::optional<StreamPosition>& since, bool server) {
   // On a durable topic or a document, live messages wait from the moment the
   // subscription exists until the history (or the document) has answered
-  // (acknowledge_subscribe): the replay or the snapshot goes first.
-  if (context().node.durable(message.topic) || context().node.document(message.topic))
-    seam_.begin(message.topic);
+  // (acknowledge_subscribe): the replay or the snapshot goes first. A pattern recovers
+  // nothing and gets no document changes: it is live from its ack on.
+  if (!is_pattern(topic) && (context().node.durable(topic) || context().node.document(topic)))
+    seam_.begin(topic);
   // Acked once the broker delivers the topic from every node (at once standalone).
-  const bool appeared = hub.subscribe(*this, message.topic) == IndexChange::key_appeared;
-  after_broker(Channel::topic, message.topic, appeared,
-               [topic = message.topic, id = message.id, since = message.since](ClientSession& self) {
-                 self.acknowledge_subscribe(topic, id, since);
-               });
+  const bool appeared = services_.hub.subscribe(*this, topic) == IndexChange::key_appeared;
+  after_broker(Channel::topic, topic, appeared, [topic, request_id, since, server](ClientSession& self) {
+    self.acknowledge_subscribe(topic, request_id, since, server);
+  });
 }
 
 void ClientSession::acknowledge_subscribe(const std::string& topic, const std::string& request_id,
-                                          const std::optional<StreamPosition>& since) {
+                                          const std::optional<StreamPosition>& since, bool server) {
   auto* history = context().node.history();
-  if (context().node.document(topic)) {
-    recover_document(topic, request_id, since);
+  join_presence(topic);
+  if (context().node.document(topic) && !is_pattern(topic)) {
+    recover_document(topic, request_id, since, server);
     return;
   }
-  if (!context().node.durable(topic)) {
+  if (is_pattern(topic) || !context().node.durable(topic)) {
     // Nothing to recover from: a "since" is answered recovered:false.
-    reply(encode_subscribe_ack(topic, request_id, nullptr, since ? std::optional(false) : std::nullopt));
+    reply(with_server_flag(
+        encode_subscribe_ack(topic, request_id, nullptr, since ? std::optional(false) : std::nullopt), server));
     return;
   }
   // The subscription is already in the hub (and live messages held since): messages up
@@ -252,13 +271,14 @@ void ClientSession::acknowledge_subscribe(const std::string& topic, const std::s
   if (!seam_.recovering(topic)) return;  // unsubscribed meanwhile
   history->recover(
       topic, since,
-      on_worker([topic, request_id, asked_since = since.has_value()](ClientSession& self, Recovery recovery) {
-        self.finish_recovery(topic, request_id, asked_since, std::move(recovery));
+      on_worker([topic, request_id, asked_since = since.has_value(), server](ClientSession& self,
+                                                                             Recovery recovery) {
+        self.finish_recovery(topic, request_id, asked_since, server, std::move(recovery));
       }));
 }
 
 void ClientSession::finish_recovery(const std::string& topic, const std::string& request_id, bool asked_since,
-                                    Recovery recovery) {
+                                    bool server, Recovery recovery) {
   if (!seam_.recovering(topic)) return;  // unsubscribed meanwhile
   if (!recovery.available) {
     // No position to promise live delivery from: not subscribed, and the client is told
@@ -269,8 +289,9 @@ void ClientSession::finish_recovery(const std::string& topic, const std::string&
                        request_id));
     return;
   }
-  reply(encode_subscribe_ack(topic, request_id, &recovery.position,
-                             asked_since ? std::optional(recovery.recovered) : std::nullopt));
+  reply(with_server_flag(encode_subscribe_ack(topic, request_id, &recovery.position,
+                                              asked_since ? std::optional(recovery.recovered) : std::nullopt),
+                         server));
   deliver_catch_up(topic, recovery.frames, recovery.position);
 }
 
@@ -286,18 +307,18 @@ void ClientSession::deliver_catch_up(const std::string& topic, const std::vector
 }
 
 void ClientSession::recover_document(const std::string& topic, const std::string& request_id,
-                                     const std::optional<StreamPosition>& since) {
+                                     const std::optional<StreamPosition>& since, bool server) {
   if (!seam_.recovering(topic)) return;  // unsubscribed meanwhile
   context().node.documents()->recover(topic, since,
-                                      on_worker([topic, request_id, asked_since = since.has_value()](
+                                      on_worker([topic, request_id, asked_since = since.has_value(), server](
                                                     ClientSession& self, DocumentRecovery recovery) {
-                                        self.finish_document_recovery(topic, request_id, asked_since,
+                                        self.finish_document_recovery(topic, request_id, asked_since, server,
                                                                       std::move(recovery));
                                       }));
 }
 
 void ClientSession::finish_document_recovery(const std::string& topic, const std::string& request_id,
-                                             bool asked_since, DocumentRecovery recovery) {
+                                             bool asked_since, bool server, DocumentRecovery recovery) {
   if (!seam_.recovering(topic)) return;  // unsubscribed meanwhile
   if (!recovery.available) {
     leave_topic(topic);
@@ -305,8 +326,10 @@ void ClientSession::finish_document_recovery(const std::string& topic, const std
                        "not subscribed: the document could not be read; subscribe again", request_id));
     return;
   }
-  reply(encode_document_subscribe_ack(topic, request_id, recovery.position.offset, recovery.position.epoch,
-                                      asked_since ? std::optional(recovery.recovered) : std::nullopt));
+  reply(with_server_flag(
+      encode_document_subscribe_ack(topic, request_id, recovery.position.offset, recovery.position.epoch,
+                                    asked_since ? std::optional(recovery.recovered) : std::nullopt),
+      server));
   deliver_catch_up(topic, recovery.frames, recovery.position);
 }
 
@@ -345,8 +368,65 @@ void ClientSession::deliver_offset(const Publication& publication) {
 
 void ClientSession::leave_topic(const std::string& topic) {
   seam_.forget(topic);
-  if (services_.hub.unsubscribe(*this, topic) == IndexChange::key_vanished) {
-    context().broker.interest_lost(Channel::topic, topic);
+  const auto change = services_.hub.unsubscribe(*this, topic);
+  if (change == IndexChange::unchanged) return;
+  if (change == IndexChange::key_vanished) context().broker.interest_lost(Channel::topic, topic);
+  leave_presence(topic);
+}
+
+std::string ClientSession::client_id() const {
+  // Connection ids count per process: in a cluster the node's id makes them unique.
+  const auto& config = context().config;
+  return config.nats_servers.empty() ? std::to_string(id()) : config.node_id + "-" + std::to_string(id());
+}
+
+void ClientSession::join_presence(const std::string& topic) {
+  auto* presence = context().node.presence();
+  if (presence == nullptr || is_pattern(topic) || !presence->tracked(topic)) return;
+  // Unsubscribed (or cut) while the subscription was being set up: no member.
+  if (!services_.hub.subscribed(*this, topic)) return;
+  presence->join(topic, PresenceMember{client_id(), user_id_}, id());
+}
+
+void ClientSession::leave_presence(const std::string& topic) {
+  auto* presence = context().node.presence();
+  if (presence == nullptr || is_pattern(topic) || !presence->tracked(topic)) return;
+  presence->leave(topic, PresenceMember{client_id(), user_id_});
+}
+
+void ClientSession::handle_presence(const ClientMessage& message) {
+  auto data = context().node.presence_of(message.topic);
+  if (!data) {
+    reply(encode_error(ErrorCode::invalid_message,
+                       "this topic has no presence: it matches no PRESENCE_TOPICS pattern", message.id));
+    return;
+  }
+  if (!context().auth.may_subscribe(*permissions_, user_id_, message.topic)) {
+    reply(encode_error(ErrorCode::permission_denied, "not allowed to subscribe to this topic, nor to see its members",
+                       message.id));
+    return;
+  }
+  reply(encode_presence_reply(message.topic, message.id, *data));
+}
+
+void ClientSession::on_server_command(const ServerCommand& command) {
+  if (!open_ || !authenticated_ || transport_.closing()) return;
+  switch (command.kind) {
+    case ServerCommand::Kind::subscribe:
+      // The back end decides: no permission or subscription-count check. Already
+      // subscribed (or being subscribed): nothing to do.
+      if (services_.hub.subscribed(*this, command.topic)) return;
+      subscribe_to(command.topic, {}, std::nullopt, true);
+      return;
+    case ServerCommand::Kind::unsubscribe:
+      if (!services_.hub.subscribed(*this, command.topic)) return;
+      leave_topic(command.topic);
+      reply(with_server_flag(encode_ack(MessageType::unsubscribe, command.topic, {}), true));
+      return;
+    case ServerCommand::Kind::disconnect:
+      reply(encode_disconnect(command.reason, command.reconnect));
+      transport_.close(command.reconnect ? close_code::server_disconnect : close_code::server_disconnect_final);
+      return;
   }
 }
 

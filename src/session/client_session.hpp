@@ -55,6 +55,7 @@ class ClientSession final : public Subscriber, public ConnectionHandler {
   // Subscriber (the worker's LocalHub)
   void deliver(const Frame& frame) override;
   void deliver_offset(const Publication& publication) override;
+  void on_server_command(const ServerCommand& command) override;
 
   const std::string& user_id() const { return user_id_; }
   bool authenticated() const { return authenticated_; }
@@ -68,19 +69,29 @@ class ClientSession final : public Subscriber, public ConnectionHandler {
   // `request_id` is over it.
   bool within_rate(std::string_view request_id, Clock::time_point now);
   void handle_subscribe(const ClientMessage& message);
+  // Subscribes to a topic or pattern, checked already (or asked by the server API:
+  // `server`, whose acks say "server":true).
+  void subscribe_to(const std::string& topic, const std::string& request_id,
+                    const std::optional<StreamPosition>& since, bool server);
   // The subscription is in place: ack it and, on a durable topic, ask the history where
   // its stream stands and what the client missed since `since` (finish_recovery).
   void acknowledge_subscribe(const std::string& topic, const std::string& request_id,
-                             const std::optional<StreamPosition>& since);
+                             const std::optional<StreamPosition>& since, bool server);
   // The history answered: the ack, the replay, then the live messages held meanwhile;
   // or, if it could not answer, a broker_unavailable error and no subscription.
-  void finish_recovery(const std::string& topic, const std::string& request_id, bool asked_since,
+  void finish_recovery(const std::string& topic, const std::string& request_id, bool asked_since, bool server,
                        Recovery recovery);
   // On a document topic: the snapshot (or the changes after `since`), then its changes.
   void recover_document(const std::string& topic, const std::string& request_id,
-                        const std::optional<StreamPosition>& since);
+                        const std::optional<StreamPosition>& since, bool server);
   void finish_document_recovery(const std::string& topic, const std::string& request_id, bool asked_since,
-                                DocumentRecovery recovery);
+                                bool server, DocumentRecovery recovery);
+  void handle_presence(const ClientMessage& message);
+  // This connection as a member of a PRESENCE_TOPICS topic it subscribed to (or left).
+  void join_presence(const std::string& topic);
+  void leave_presence(const std::string& topic);
+  // The connect message's client_id: unique in the cluster (the node's id in front).
+  std::string client_id() const;
   // The frames a subscribe's answer delivers at once (a replay, a snapshot), then the
   // live ones held meanwhile, which may together go over the queue's bound.
   void deliver_catch_up(const std::string& topic, const std::vector<Frame>& frames,

@@ -73,3 +73,51 @@ TEST(TopicPermissions, PersonalTopicsBelongToTheirUser) {
   EXPECT_FALSE(is_foreign_personal_topic("private", "private", "bob"));
   EXPECT_FALSE(is_foreign_personal_topic("private.alice", "", "bob")) << "empty prefix: off";
 }
+
+TEST(TopicPattern, CoversOnlyWhatItMatchesAll) {
+  const auto covers = [](std::string_view ours, std::string_view theirs) {
+    auto parsed = TopicPattern::parse(ours);
+    EXPECT_TRUE(parsed) << ours;
+    return parsed && parsed->covers(theirs);
+  };
+  EXPECT_TRUE(covers(">", "a"));
+  EXPECT_TRUE(covers(">", "a.*.>"));
+  EXPECT_TRUE(covers("chat.>", "chat.*"));
+  EXPECT_TRUE(covers("chat.>", "chat.*.x.>"));
+  EXPECT_TRUE(covers("chat.*", "chat.*"));
+  EXPECT_TRUE(covers("chat.*", "chat.room"));
+  EXPECT_TRUE(covers("*.x", "a.x"));
+  EXPECT_FALSE(covers("chat.*", "chat.>"));    // `>` may be two tokens
+  EXPECT_FALSE(covers("chat.*", "chat.*.x"));  // longer
+  EXPECT_FALSE(covers("chat.room", "chat.*"));  // a literal covers only itself
+  EXPECT_FALSE(covers("chat.>", "chat"));       // `>` needs one more token
+  EXPECT_FALSE(covers("chat.>", ">"));
+  EXPECT_FALSE(covers("a.*", "*.*"));
+}
+
+TEST(TopicPermissions, PatternSubscriptionsNeedOneCoveringPattern) {
+  TopicPermissions permissions;
+  std::string error;
+  permissions.subscribe = *TopicPattern::parse_list({"chat.>", "news.*"}, error);
+  EXPECT_TRUE(permissions.may_subscribe_pattern("chat.*"));
+  EXPECT_TRUE(permissions.may_subscribe_pattern("chat.>"));
+  EXPECT_TRUE(permissions.may_subscribe_pattern("news.*"));
+  EXPECT_FALSE(permissions.may_subscribe_pattern("news.>"));  // could reach news.a.b
+  EXPECT_FALSE(permissions.may_subscribe_pattern(">"));
+  EXPECT_FALSE(permissions.may_subscribe_pattern("*.x"));  // could reach secret.x
+}
+
+TEST(TopicPermissions, PatternsThatCouldReachSomeoneElsesPersonalTopic) {
+  using natsync::may_match_foreign_personal_topic;
+  EXPECT_TRUE(may_match_foreign_personal_topic(">", "private", "alice"));
+  EXPECT_TRUE(may_match_foreign_personal_topic("private.>", "private", "alice"));
+  EXPECT_TRUE(may_match_foreign_personal_topic("private.*", "private", "alice"));
+  EXPECT_TRUE(may_match_foreign_personal_topic("*.bob", "private", "alice"));
+  EXPECT_TRUE(may_match_foreign_personal_topic("*.*.x", "private", "alice"));
+  EXPECT_TRUE(may_match_foreign_personal_topic("p.*.>", "p.u", "alice"));  // two-token prefix
+  EXPECT_FALSE(may_match_foreign_personal_topic("private.alice.>", "private", "alice"));  // her own
+  EXPECT_FALSE(may_match_foreign_personal_topic("private.alice", "private", "alice"));
+  EXPECT_FALSE(may_match_foreign_personal_topic("*", "private", "alice"));  // one token: never personal
+  EXPECT_FALSE(may_match_foreign_personal_topic("chat.>", "private", "alice"));
+  EXPECT_FALSE(may_match_foreign_personal_topic(">", "", "alice"));  // personal topics off
+}

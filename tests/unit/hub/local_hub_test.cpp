@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <map>
 #include <thread>
@@ -146,4 +147,81 @@ TEST(Hub, PreservesPerPublisherOrderAcrossShards) {
       next[publisher] = seq + 1;
     }
   }
+}
+
+TEST(PatternIndex, MatchesLikeNats) {
+  PatternIndex index;
+  Recorder a(1), b(2), c(3), d(4);
+  EXPECT_TRUE(index.add("chat.*", &a));
+  EXPECT_FALSE(index.add("chat.*", &a));  // idempotent
+  EXPECT_TRUE(index.add("chat.>", &b));
+  EXPECT_TRUE(index.add("*.room.*", &c));
+  EXPECT_TRUE(index.add(">", &d));
+  const auto match = [&](std::string_view topic) {
+    std::vector<Subscriber*> out;
+    index.match(topic, out);
+    std::vector<std::uint64_t> ids;
+    for (auto* s : out) ids.push_back(s->id());
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  };
+  EXPECT_EQ(match("chat.x"), (std::vector<std::uint64_t>{1, 2, 4}));
+  EXPECT_EQ(match("chat.room.1"), (std::vector<std::uint64_t>{2, 3, 4}));
+  EXPECT_EQ(match("chat"), (std::vector<std::uint64_t>{4}));
+  EXPECT_EQ(match("news.room.x"), (std::vector<std::uint64_t>{3, 4}));
+  EXPECT_EQ(index.size(), 4U);
+  EXPECT_TRUE(index.remove("chat.*", &a));
+  EXPECT_FALSE(index.remove("chat.*", &a));
+  EXPECT_FALSE(index.remove("chat.*.x", &a));  // never added: nothing happens
+  EXPECT_TRUE(index.remove("chat.>", &b));
+  EXPECT_TRUE(index.remove("*.room.*", &c));
+  EXPECT_TRUE(index.remove(">", &d));
+  EXPECT_TRUE(index.empty());
+  EXPECT_EQ(match("chat.x"), std::vector<std::uint64_t>{});
+}
+
+TEST(LocalHub, PatternsDeliverOncePerConnection) {
+  LocalHub hub;
+  Recorder a(1), b(2), c(3);
+  hub.add(a, "alice");
+  hub.add(b, "bob");
+  hub.add(c, "carol");
+  EXPECT_EQ(hub.subscribe(a, "chat.*"), IndexChange::key_appeared);  // the broker's interest
+  EXPECT_EQ(hub.subscribe(a, "chat.>"), IndexChange::key_appeared);
+  EXPECT_EQ(hub.subscribe(a, "chat.x"), IndexChange::key_appeared);
+  EXPECT_EQ(hub.subscribe(b, "chat.*"), IndexChange::changed);
+  EXPECT_EQ(hub.subscribe(c, "chat.x"), IndexChange::changed);
+
+  // a matches three ways, b one, c exactly: each gets it once.
+  EXPECT_EQ(hub.deliver(to_topic("chat.x", "m1")), 3U);
+  EXPECT_EQ(a.frames, std::vector<std::string>{"m1"});
+  EXPECT_EQ(b.frames, std::vector<std::string>{"m1"});
+  EXPECT_EQ(c.frames, std::vector<std::string>{"m1"});
+  EXPECT_EQ(hub.deliver(to_topic("chat.y.z", "m2")), 1U);  // chat.> only
+  EXPECT_EQ(hub.deliver(to_topic("chat.x", "m3", 2)), 2U);  // the sender is still excluded
+
+  // A document change or a presence event: the topic's own subscribers only.
+  auto exact = to_topic("chat.x", "m4");
+  exact.exact_only = true;
+  EXPECT_EQ(hub.deliver(exact), 2U);
+  EXPECT_EQ(b.frames.back(), "m1");
+
+  // The cache follows every change.
+  EXPECT_EQ(hub.unsubscribe(a, "chat.>"), IndexChange::key_vanished);
+  EXPECT_EQ(hub.deliver(to_topic("chat.y.z", "m5")), 0U);
+  EXPECT_EQ(hub.unsubscribe(c, "chat.x"), IndexChange::changed);
+  EXPECT_EQ(hub.deliver(to_topic("chat.x", "m6")), 2U);
+  EXPECT_EQ(c.frames.back(), "m4");
+  EXPECT_EQ(hub.subscribe(c, "*.x"), IndexChange::key_appeared);
+  EXPECT_EQ(hub.deliver(to_topic("chat.x", "m7")), 3U);
+
+  // A closed connection leaves no pattern behind.
+  auto vanished = hub.remove(a);
+  EXPECT_EQ(vanished.size(), 2U);  // chat.x and alice; b still has chat.*
+  EXPECT_EQ(hub.deliver(to_topic("chat.x", "m8")), 2U);
+  hub.remove(b);
+  hub.remove(c);
+  EXPECT_EQ(hub.pattern_count(), 0U);
+  EXPECT_EQ(hub.topic_count(), 0U);
+  EXPECT_EQ(hub.deliver(to_topic("chat.x", "m9")), 0U);
 }

@@ -61,6 +61,10 @@ TEST(ClientMessage, ParsesEveryClientType) {
   EXPECT_EQ(ok(parser, R"({"type":"disconnect"})").type, MessageType::disconnect);
   EXPECT_EQ(ok(parser, R"({"type":"ping","id":9})").type, MessageType::ping);
   EXPECT_EQ(ok(parser, R"({"type":"sync","topic":"t","data":1,"idempotency_key":"k"})").idempotency_key, "k");
+  EXPECT_EQ(ok(parser, R"({"type":"subscribe","topic":"chat.*"})").topic, "chat.*");
+  EXPECT_EQ(ok(parser, R"({"type":"subscribe","topic":">"})").topic, ">");
+  EXPECT_EQ(ok(parser, R"({"type":"unsubscribe","topic":"a.*.c.>"})").topic, "a.*.c.>");
+  EXPECT_EQ(ok(parser, R"({"type":"presence","topic":"room.1","id":3})").type, MessageType::presence);
   // Unknown extra fields are ignored, for forward compatibility.
   EXPECT_EQ(ok(parser, R"({"type":"disconnect","future":1})").type, MessageType::disconnect);
 }
@@ -86,7 +90,21 @@ TEST(ClientMessage, RejectsHostileInputWithAClearCode) {
   EXPECT_EQ(bad(parser, R"({"type":"subscribe","topic":7})").code, ErrorCode::invalid_message);
   EXPECT_EQ(bad(parser, R"({"type":"subscribe","topic":""})").code, ErrorCode::invalid_topic);
   EXPECT_EQ(bad(parser, R"({"type":"subscribe","topic":"a..b"})").code, ErrorCode::invalid_topic);
-  EXPECT_EQ(bad(parser, R"({"type":"subscribe","topic":"chat.*"})").code, ErrorCode::invalid_topic);
+  // Patterns: subscribe and unsubscribe only, well formed, and never with "since".
+  EXPECT_EQ(bad(parser, R"({"type":"sync","topic":"chat.*","data":1})").code, ErrorCode::invalid_topic);
+  EXPECT_EQ(bad(parser, R"({"type":"presence","topic":"chat.>"})").code, ErrorCode::invalid_topic);
+  EXPECT_EQ(bad(parser, R"({"type":"subscribe","topic":"chat.>.x"})").code, ErrorCode::invalid_topic);
+  EXPECT_EQ(bad(parser, R"({"type":"subscribe","topic":"chat..*"})").code, ErrorCode::invalid_topic);
+  EXPECT_EQ(bad(parser, R"({"type":"subscribe","topic":"chat.*."})").code, ErrorCode::invalid_topic);
+  EXPECT_EQ(bad(parser, R"({"type":"subscribe","topic":".>"})").code, ErrorCode::invalid_topic);
+  EXPECT_EQ(bad(parser, R"({"type":"subscribe","topic":"chat*"})").code, ErrorCode::invalid_topic);
+  EXPECT_EQ(bad(parser, R"({"type":"subscribe","topic":"a.b>"})").code, ErrorCode::invalid_topic);
+  EXPECT_EQ(bad(parser, R"({"type":"subscribe","topic":"a.*.é"})").code, ErrorCode::invalid_topic);
+  EXPECT_EQ(bad(parser, R"({"type":"subscribe","topic":")" + std::string(128, 'a') + "." +
+                            std::string(127, '*') + "\"}").code,
+            ErrorCode::invalid_topic);
+  EXPECT_EQ(bad(parser, R"({"type":"subscribe","topic":"chat.*","since":{"offset":1,"epoch":"e"}})").code,
+            ErrorCode::invalid_message);
   EXPECT_EQ(bad(parser, R"({"type":"subscribe","topic":")" + std::string(300, 'a') + "\"}").code,
             ErrorCode::invalid_topic);
   EXPECT_EQ(bad(parser, R"({"type":"sync","topic":"a"})").code, ErrorCode::invalid_message);

@@ -222,7 +222,8 @@ NatsBroker::Interest* NatsBroker::subscribe(Kind kind, const std::string& key) {
   natsSubscription_SetOnCompleteCB(interest->subscription, &NatsBroker::on_complete, interest);
   natsSubscription_SetPendingLimits(interest->subscription, kPendingMessages, kPendingBytes);
   interests_.emplace(std::move(subject), interest);
-  subscription_count_.fetch_add(1);
+  // broker_subscriptions in status: what clients' interest costs (not the node channels).
+  if (kind != Kind::node_message) subscription_count_.fetch_add(1);
   awaiting_flush_.push_back(interest);
   schedule_flush();
   return interest;

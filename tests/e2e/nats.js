@@ -48,7 +48,7 @@ async function startNats(options = {}) {
   }
 }
 
-async function startNatsOn(port, { clusterPort, routes = [], name, jetstream = false }) {
+async function startNatsOn(port, { clusterPort, routes = [], name, jetstream = false, monitor = false }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'natsync-nats-'));
   const logFile = path.join(dir, 'nats.log');
   const server = {
@@ -58,8 +58,12 @@ async function startNatsOn(port, { clusterPort, routes = [], name, jetstream = f
     url: `nats://127.0.0.1:${port}`,
     proc: null,
     log: () => (fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : ''),
+    monitorPort: monitor ? await freePort() : 0,
+    // With `monitor`: the server's /varz (in_msgs, out_msgs, …), to count NATS messages.
+    async varz() { return (await fetch(`http://127.0.0.1:${server.monitorPort}/varz`)).json(); },
     async start() {
       const args = ['-a', '127.0.0.1', '-p', String(port), '-l', logFile, '-n', name || `n${port}`];
+      if (server.monitorPort) args.push('-m', String(server.monitorPort));
       if (clusterPort) args.push('--cluster', `nats://127.0.0.1:${clusterPort}`, '--cluster_name', 'natsync-test');
       if (routes.length) args.push('--routes', routes.join(','));
       if (jetstream) args.push('-js', '-sd', path.join(dir, 'store'));

@@ -48,6 +48,8 @@ std::string_view close_reason_text(unsigned short code) {
     case close_code::slow_consumer: return "slow_consumer";
     case close_code::rate_limited: return "rate_limited";
     case close_code::too_many_connections: return "too_many_connections";
+    case close_code::server_disconnect:
+    case close_code::server_disconnect_final: return "disconnected";
     default: return "error";
   }
 }

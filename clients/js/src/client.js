@@ -8,7 +8,7 @@ import { Emitter } from './emitter.js';
 import { reconnectDelay } from './backoff.js';
 import { NatsyncError, fromServerError } from './errors.js';
 import { Outbox } from './outbox.js';
-import { Subscription } from './subscription.js';
+import { Subscription, topicMatches } from './subscription.js';
 import { SharedDocument } from './document.js';
 
 const DEFAULTS = {
@@ -29,11 +29,13 @@ const CLOSE_POLICY = {
   1002: 'stop', 1003: 'stop', 1007: 'stop', 1009: 'stop',
   4001: 'auth', 4003: 'auth',
   4030: 'stop',
+  4011: 'stop',  // the server API disconnected this user: do not come back
 };
 // The error a stop reports when the server said nothing before closing.
 const CLOSE_ERRORS = {
   1000: 'closed', 1002: 'protocol_error', 1003: 'unsupported_data', 1007: 'protocol_error',
   1009: 'message_too_big', 4001: 'not_authenticated', 4003: 'token_expired', 4030: 'too_many_connections',
+  4011: 'disconnected',
 };
 const AUTH_ERRORS = new Set(['auth_failed', 'token_expired', 'not_authenticated']);
 
@@ -59,6 +61,7 @@ export class Client extends Emitter {
   #nextId = 0;
   #requests = new Map();  // id -> { onAck, onError }
   #topics = new Map();    // topic -> Subscription | SharedDocument
+  #patterns = new Set();  // the Subscriptions of #topics whose topic is a pattern
   #outbox;
   #instance = Math.random().toString(36).slice(2, 10);
   #publishes = 0;
@@ -100,6 +103,29 @@ export class Client extends Emitter {
     return this.#enqueue({ type: 'sync', topic, data, idempotency_key: key });
   }
 
+  // Who is subscribed to a PRESENCE_TOPICS topic, on every node:
+  // { connections, users, members: [{ user_id, client_id }], truncated? }.
+  presence(topic) {
+    if (this.state === 'closed') return Promise.reject(new NatsyncError('closed', 'client closed'));
+    return new Promise((resolve, reject) => {
+      const ask = () => {
+        const timer = setTimeout(() => reject(new NatsyncError('timeout', `no answer within ${this.#options.timeout} ms`)),
+          this.#options.timeout);
+        this.#request({ type: 'presence', topic }, {
+          onAck: (answer) => { clearTimeout(timer); resolve(answer.data); },
+          onError: (err) => { clearTimeout(timer); reject(err); },
+        });
+      };
+      if (this.state === 'connected') return ask();
+      // Asked while (re)connecting: once connected, or not at all.
+      const off = this.on('state', ({ to }) => {
+        if (to === 'connected') { off(); ask(); }
+        if (to === 'closed') { off(); reject(new NatsyncError('closed', 'client closed')); }
+      });
+      return undefined;
+    });
+  }
+
   close() {
     if (this.state === 'closed') return;
     this.#stop(new NatsyncError('closed', 'client closed'), { code: 1000, reason: 'client closed', reconnect: false });
@@ -114,6 +140,7 @@ export class Client extends Emitter {
   _forget(target) {
     if (this.#topics.get(target.topic) !== target) return;
     this.#topics.delete(target.topic);
+    this.#patterns.delete(target);
     if (target instanceof SharedDocument) this.#outbox.dropFor(target, new NatsyncError('closed', 'document closed'));
     if (this.state === 'connected') this.#request({ type: 'unsubscribe', topic: target.topic }, {});
   }
@@ -198,7 +225,9 @@ export class Client extends Emitter {
       case 'data': return this.#onData(msg);
       case 'snapshot': return this.#documentOf(msg.topic)?._snapshot(msg);
       case 'patch': return msg.id === undefined ? this.#documentOf(msg.topic)?._patch(msg) : this.#answer(msg);
-      case 'unsubscribe': return msg.id === undefined ? this.#topics.get(msg.topic)?._ended() : this.#answer(msg);
+      case 'unsubscribe': return msg.id === undefined ? this.#onServerUnsubscribe(msg) : this.#answer(msg);
+      case 'subscribe': return msg.server && msg.id === undefined ? this.#onServerSubscribe(msg) : this.#answer(msg);
+      case 'join': case 'leave': case 'presence_summary': return this.#subscriptionOf(msg.topic)?._presence(msg);
       case 'error': return msg.id === undefined ? this.#onServerError(msg) : this.#answer(msg);
       case 'disconnect': this.#serverSaid = msg.data ?? {}; return undefined;
       default: return msg.id === undefined ? undefined : this.#answer(msg);  // subscribe, sync, auth, pong
@@ -254,8 +283,38 @@ export class Client extends Emitter {
       this.emit('message', msg.data);
       return;
     }
+    // The topic's own subscription and every pattern matching it: one frame each from
+    // the server, handed to each of this application's subscriptions that wants it.
     const target = this.#topics.get(msg.topic);
     if (target instanceof Subscription) target._data(msg);
+    for (const pattern of this.#patterns) {
+      if (topicMatches(pattern.topic, msg.topic)) pattern._data(msg);
+    }
+  }
+
+  // The server API subscribed this connection: a Subscription the application gets in
+  // the `serverSubscribe` event (set its onData). Not restored on reconnect: the
+  // server's subscriptions belong to the connection.
+  #onServerSubscribe(msg) {
+    let target = this.#topics.get(msg.topic);
+    if (!target) {
+      target = new Subscription(this, msg.topic, {}, true);
+      this.#topics.set(msg.topic, target);
+      if (target.pattern) this.#patterns.add(target);
+    }
+    target._acked(msg);
+    this.emit('serverSubscribe', { topic: msg.topic, subscription: target });
+  }
+
+  #onServerUnsubscribe(msg) {
+    const target = this.#topics.get(msg.topic);
+    target?._ended();
+    if (msg.server) this.emit('serverUnsubscribe', { topic: msg.topic });
+  }
+
+  #subscriptionOf(topic) {
+    const target = this.#topics.get(topic);
+    return target instanceof Subscription ? target : undefined;
   }
 
   #onServerError(msg) {
@@ -270,14 +329,25 @@ export class Client extends Emitter {
     this.#clearConnectionTimers();
     this.#requests.clear();
     this.#outbox.unsend();
-    for (const target of this.#topics.values()) target._unsynced();
+    for (const target of [...this.#topics.values()]) {
+      if (!target.server) {
+        target._unsynced();
+        continue;
+      }
+      // The server's subscriptions were for that connection only.
+      this.#topics.delete(target.topic);
+      this.#patterns.delete(target);
+      target.state = target.endState;
+      this._call(target.onUnsubscribed, { topic: target.topic });
+    }
     if (this.state === 'closed') return;
 
     let policy = CLOSE_POLICY[code] ?? 'reconnect';
     if (this.#serverSaid && this.#serverSaid.reconnect === false) policy = 'stop';
     if (this.#authTrouble && policy === 'reconnect' && code !== 1006) policy = 'auth';
     if (policy === 'auth') policy = this.#options.getToken && !this.#authRetried ? 'retry-auth' : 'stop';
-    const info = { code, reason: reason || this.#serverSaid?.reason || '', reconnect: policy !== 'stop' };
+    // The server's `disconnect` says why in its own words; the close frame's reason is a code.
+    const info = { code, reason: this.#serverSaid?.reason || reason || '', reconnect: policy !== 'stop' };
     const trouble = this.#authTrouble;
     this.#authTrouble = null;
     if (policy === 'stop') {
@@ -397,6 +467,7 @@ export class Client extends Emitter {
       throw new NatsyncError('already_subscribed', `already subscribed to ${target.topic}: use the existing subscription`);
     }
     this.#topics.set(target.topic, target);
+    if (target.pattern) this.#patterns.add(target);
     if (this.state === 'connected') this.#subscribe(target);
     return target;
   }

@@ -12,6 +12,35 @@ export type ErrorCode =
   | 'timeout' | 'closed' | 'outbox_full' | 'disconnected' | 'already_subscribed'
   | 'protocol_error' | 'message_too_big' | 'invalid_url';
 
+/** Presence of a PRESENCE_TOPICS topic: the counts exact, `members` capped by the server. */
+export interface PresenceData {
+  connections: number;
+  users: number;
+  members: Array<{ user_id: string; client_id: string }>;
+  truncated?: boolean;
+}
+
+export interface PresenceEvent {
+  topic: string;
+  userId: string;
+  clientId: string;
+}
+
+/** Many joins and leaves at once (a mass reconnect): their numbers and the counts after. */
+export interface PresenceSummary {
+  topic: string;
+  joins: number;
+  leaves: number;
+  connections: number;
+  users: number;
+}
+
+export interface SubscriptionEvents {
+  join: PresenceEvent;
+  leave: PresenceEvent;
+  summary: PresenceSummary;
+}
+
 export declare class NatsyncError extends Error {
   readonly code: ErrorCode;
   /** revision_conflict: the document's current revision. */
@@ -56,6 +85,7 @@ export interface ClientOptions {
 }
 
 export interface StreamMeta {
+  /** The message's topic: the concrete one when subscribed with a pattern. */
   topic: string;
   /** Durable topics only. */
   offset?: number;
@@ -71,7 +101,15 @@ export interface SubscriptionHandlers<T = unknown> {
 }
 
 export interface Subscription {
+  /** A topic, or a pattern (`chat.*`, `chat.>`). */
   readonly topic: string;
+  readonly pattern: boolean;
+  /** Made by the server API for this connection (not restored after a reconnect). */
+  readonly server: boolean;
+  onData?: (data: unknown, meta: StreamMeta) => void;
+  onUnsubscribed?: (info: { topic: string }) => void;
+  /** Presence events (PRESENCE_TOPICS). Returns the function that removes the listener. */
+  on<E extends keyof SubscriptionEvents>(event: E, listener: (value: SubscriptionEvents[E]) => void): () => void;
   readonly state: 'pending' | 'subscribed' | 'unsubscribed';
   /** Durable topics: the last message delivered. */
   readonly position: { offset: number; epoch: string } | null;
@@ -135,6 +173,10 @@ export interface ClientEvents {
   disconnected: { code: number; reason: string; reconnect: boolean };
   /** Messages to this user and broadcasts (no topic). */
   message: unknown;
+  /** The server API subscribed this connection: set the subscription's onData. */
+  serverSubscribe: { topic: string; subscription: Subscription };
+  /** The server API unsubscribed this connection. */
+  serverUnsubscribe: { topic: string };
   error: NatsyncError | Error;
 }
 
@@ -147,6 +189,8 @@ export declare class Client {
   subscribe<T = unknown>(topic: string, handlers?: SubscriptionHandlers<T>): Subscription;
   publish(topic: string, data: unknown, options?: { idempotencyKey?: string }): Promise<PublishResult>;
   document<T = unknown>(topic: string, handlers?: DocumentHandlers<T>): SharedDocument<T>;
+  /** Who is subscribed to a PRESENCE_TOPICS topic, on every node. */
+  presence(topic: string): Promise<PresenceData>;
   /** State 'closed', no reconnect; pending promises reject with `closed`. */
   close(): void;
 }

@@ -31,6 +31,14 @@ export async function main(): Promise<void> {
   await doc.applyOps([{ op: 'add', path: '/cards/-', value: { text: 'new' } }]);
   await doc.replace({ title: 'y', cards: [] }, { ifRevision: revision + 1 });
   doc.close();
+  const room = client.subscribe('room.1');
+  const offJoin = room.on('join', ({ userId, clientId }) => console.log(userId, clientId));
+  room.on('summary', ({ joins, leaves, connections }) => console.log(joins, leaves, connections));
+  offJoin();
+  const { connections, users, members } = await client.presence('room.1');
+  console.log(connections, users, members[0]?.client_id);
+  client.subscribe('chat.*', { onData: (data, { topic }) => console.log(topic, data) });
+  client.on('serverSubscribe', ({ subscription }) => { subscription.onData = (data) => console.log(data); });
   sub.unsubscribe();
   client.close();
 }

@@ -275,6 +275,26 @@ async function main() {
     else failures.push(`documents: ${run.stderr.slice(-2000)}`);
   }
 
+  if (wanted('patterns')) {
+    // Wildcard subscriptions: the fan-out with 0, 100 and 10,000 pattern subscriptions
+    // held on the same server, matching nothing it publishes (bench/patterns.js).
+    process.stderr.write('patterns: fanout beside 0, 100 and 10,000 pattern subscriptions (bench/patterns.js)\n');
+    const run = spawnSync(process.execPath, [path.join(__dirname, 'patterns.js'), ...(smoke ? ['--smoke'] : ['--repeat', String(repeat)])],
+      { env: { ...process.env, NATSYNC_BIN: natsyncBin, NATSYNC_LOADGEN: loadgen }, encoding: 'utf8', timeout: 600000 });
+    if (run.status === 0) put('patterns', 'natsync', 'fanout', JSON.parse(run.stdout.trim().split('\n').pop()));
+    else failures.push(`patterns: ${run.stderr.slice(-2000)}`);
+  }
+
+  if (wanted('presence')) {
+    // Presence across 3 nodes on nats-server: NATS messages per join, mass join and
+    // reconnect, a new node's full states, query latency (bench/presence.js).
+    process.stderr.write('presence: 3 nodes, NATS cost of joins, a mass reconnect, queries (bench/presence.js)\n');
+    const run = spawnSync(process.execPath, [path.join(__dirname, 'presence.js'), ...(smoke ? ['--smoke'] : [])],
+      { env: { ...process.env, NATSYNC_BIN: natsyncBin }, encoding: 'utf8', timeout: 600000 });
+    if (run.status === 0) put('presence', 'natsync', 'cluster', JSON.parse(run.stdout.trim().split('\n').pop()));
+    else failures.push(`presence: ${run.stderr.slice(-2000)}`);
+  }
+
   if (wanted('reconnect')) {
     // natsync-client: many SDK clients brought back after a server restart (natsync only).
     process.stderr.write('reconnect: SDK clients back after a server restart (bench/reconnect.mjs)\n');
@@ -346,6 +366,20 @@ function summarize(report) {
     rows.push(`| patches/s, 1,000 documents | ${fmt(d['1000_documents'].patches_per_s)} |`);
     rows.push(`| acked patch latency p50 / p99, one at a time | ${fmt(d.latency.p50_us, ' µs')} / ${fmt(d.latency.p99_us, ' µs')} |`);
     rows.push(`| ${fmt(d.snapshot.document_bytes / 1024)} KiB snapshot to ${fmt(d.snapshot.subscribers)} subscribers | ${fmt(d.snapshot.ms, ' ms')} |`);
+  }
+  const pt = s.patterns?.natsync?.fanout;
+  if (pt) {
+    rows.push('', `| fanout beside pattern subscriptions (${pt.subscribers} subscribers, window ${pt.window}) | deliveries/s |`, '|---|---|');
+    for (const [count, value] of Object.entries(pt.deliveries_per_s)) rows.push(`| ${fmt(Number(count))} patterns | ${fmt(value)} |`);
+  }
+  const pr = s.presence?.natsync?.cluster;
+  if (pr) {
+    rows.push('', `| presence (3 nodes, ${fmt(pr.members)} members) | value |`, '|---|---|');
+    rows.push(`| one join: NATS messages / bytes | ${pr.per_join.nats_messages} / ${fmt(pr.per_join.bytes)} |`);
+    rows.push(`| ${fmt(pr.members)} join: NATS messages / bytes / until every node counts them | ${fmt(pr.mass_join.messages)} / ${fmt(pr.mass_join.bytes)} / ${fmt(pr.mass_join.ms, ' ms')} |`);
+    rows.push(`| a new node: full states (messages / bytes / ms) | ${fmt(pr.new_node.messages)} / ${fmt(pr.new_node.bytes)} / ${fmt(pr.new_node.ms, ' ms')} |`);
+    rows.push(`| all reconnect: NATS messages / ms; a watcher's frames (single / summaries) | ${fmt(pr.mass_reconnect.messages)} / ${fmt(pr.mass_reconnect.ms, ' ms')}; ${fmt(pr.mass_reconnect.watcher_frames.join_or_leave)} / ${fmt(pr.mass_reconnect.watcher_frames.presence_summary)} |`);
+    rows.push(`| presence query p50 / p99 | ${pr.query_ms.p50} ms / ${pr.query_ms.p99} ms |`);
   }
   const r = s.reconnect?.natsync?.sdk;
   if (r) {

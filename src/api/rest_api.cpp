@@ -53,12 +53,12 @@ struct Route {
   http::verb method;
 };
 constexpr Route kRoutes[] = {
-    {"/api/sync/publish", http::verb::post}, {"/api/sync/broadcast", http::verb::post},
-    {"/api/sync/status", http::verb::get},   {"/api/sync/history", http::verb::get},
-    {"/api/sync/document", http::verb::get}, {"/api/sync/document", http::verb::post},
-    {"/api/sync/subscribe", http::verb::post}, {"/api/sync/unsubscribe", http::verb::post},
+    {"/api/sync/publish", http::verb::post},    {"/api/sync/broadcast", http::verb::post},
+    {"/api/sync/status", http::verb::get},      {"/api/sync/history", http::verb::get},
+    {"/api/sync/document", http::verb::get},    {"/api/sync/document", http::verb::post},
+    {"/api/sync/subscribe", http::verb::post},  {"/api/sync/unsubscribe", http::verb::post},
     {"/api/sync/disconnect", http::verb::post}, {"/api/sync/topics", http::verb::get},
-    {"/api/sync/presence", http::verb::get},     {"/healthz", http::verb::get},
+    {"/api/sync/presence", http::verb::get},    {"/healthz", http::verb::get},
 };
 
 }  // namespace
@@ -133,7 +133,8 @@ void RestApi::handle(const HttpRequest& request, MessageParser& parser, Respond 
   } else if (path == "/api/sync/history") {
     history(request, std::move(respond));
     return;
-  } else if (path == "/api/sync/subscribe" || path == "/api/sync/unsubscribe" || path == "/api/sync/disconnect") {
+  } else if (path == "/api/sync/subscribe" || path == "/api/sync/unsubscribe" ||
+             path == "/api/sync/disconnect") {
     server_command(request, path, std::move(respond));
     return;
   } else if (path == "/api/sync/topics") {

@@ -2,9 +2,9 @@
 // The REST endpoints: POST /api/sync/publish, POST /api/sync/broadcast,
 // GET /api/sync/status, GET /api/sync/history, GET and POST /api/sync/document
 // (document_endpoints.cpp), the server API: POST /api/sync/subscribe, /unsubscribe,
-// /disconnect, GET /api/sync/topics and /api/sync/presence (server_endpoints.cpp), GET /healthz. A request -> response function
-// (the response may come later, from the history), so it is tested without sockets and can be
-// mounted into another HTTP server.
+// /disconnect, GET /api/sync/topics and /api/sync/presence (server_endpoints.cpp), GET /healthz. A request ->
+// response function (the response may come later, from the history), so it is tested without sockets and can
+// be mounted into another HTTP server.
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <filesystem>

@@ -82,8 +82,8 @@ void RestApi::server_command(const HttpRequest& request, std::string_view path, 
   if (status == PublishStatus::invalid_user || status == PublishStatus::invalid_topic)
     return bad(status == PublishStatus::invalid_user ? "invalid_message" : "invalid_topic", why_not(status));
   if (status != PublishStatus::ok) {
-    return respond(make_error_response(http::status::service_unavailable, "broker_unavailable", why_not(status),
-                                       version, keep_alive));
+    return respond(make_error_response(http::status::service_unavailable, "broker_unavailable",
+                                       why_not(status), version, keep_alive));
   }
   respond(json_response(http::status::ok, R"({"status":"ok","user_id":)" + json_quote(user_id) + "}", version,
                         keep_alive));
@@ -96,8 +96,8 @@ void RestApi::list_topics(const HttpRequest& request, Respond respond) const {
   std::string pattern;
   if (!query_param(request, "pattern", pattern) || (!pattern.empty() && pattern_error(pattern) != nullptr)) {
     return respond(make_error_response(http::status::bad_request, "invalid_topic",
-                                       "'pattern' must be a topic pattern (tokens, '*', or a last '>')", version,
-                                       keep_alive));
+                                       "'pattern' must be a topic pattern (tokens, '*', or a last '>')",
+                                       version, keep_alive));
   }
   node_.list_topics(pattern, [respond = std::move(respond), version, keep_alive](TopicList list) {
     std::string body = R"({"topics":[)";
@@ -119,10 +119,11 @@ void RestApi::presence(const HttpRequest& request, Respond respond) const {
   const bool keep_alive = request.keep_alive();
   if (auto refusal = refuse_caller(request)) return respond(std::move(*refusal));
   std::string topic;
-  const char* why = query_param(request, "topic", topic) ? topic_error(topic) : "the request target is not a URL";
+  const char* why =
+      query_param(request, "topic", topic) ? topic_error(topic) : "the request target is not a URL";
   if (why != nullptr) {
-    return respond(make_error_response(http::status::bad_request, "invalid_topic", std::string("'topic': ") + why,
-                                       version, keep_alive));
+    return respond(make_error_response(http::status::bad_request, "invalid_topic",
+                                       std::string("'topic': ") + why, version, keep_alive));
   }
   auto data = node_.presence_of(topic);
   if (!data) {

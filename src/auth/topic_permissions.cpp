@@ -24,7 +24,8 @@ std::string_view next_token(std::string_view text, std::size_t& pos) {
 }
 }  // namespace
 
-bool may_match_foreign_personal_topic(std::string_view pattern, std::string_view prefix, std::string_view user) {
+bool may_match_foreign_personal_topic(std::string_view pattern, std::string_view prefix,
+                                      std::string_view user) {
   if (prefix.empty()) return false;
   std::size_t p = 0;
   std::size_t q = 0;

@@ -39,6 +39,7 @@ using SharedPermissions = std::shared_ptr<const TopicPermissions>;
 // personal topics off.
 bool is_foreign_personal_topic(std::string_view topic, std::string_view prefix, std::string_view user);
 // Whether `pattern` can match a personal topic of someone other than `user`.
-bool may_match_foreign_personal_topic(std::string_view pattern, std::string_view prefix, std::string_view user);
+bool may_match_foreign_personal_topic(std::string_view pattern, std::string_view prefix,
+                                      std::string_view user);
 
 }  // namespace natsync

@@ -204,10 +204,11 @@ NatsBroker::Interest* NatsBroker::subscribe(Kind kind, const std::string& key) {
   auto* interest = new Interest{this, kind, key, subject, nullptr, 0, false, {}, false};
   // Topics (and patterns) in this node's queue group: each message once per node.
   const natsStatus status =
-      kind == Kind::topic ? natsConnection_QueueSubscribe(&interest->subscription, connection_, subject.c_str(),
-                                                          queue_group_.c_str(), &NatsBroker::on_message, interest)
-                          : natsConnection_Subscribe(&interest->subscription, connection_, subject.c_str(),
-                                                     &NatsBroker::on_message, interest);
+      kind == Kind::topic
+          ? natsConnection_QueueSubscribe(&interest->subscription, connection_, subject.c_str(),
+                                          queue_group_.c_str(), &NatsBroker::on_message, interest)
+          : natsConnection_Subscribe(&interest->subscription, connection_, subject.c_str(),
+                                     &NatsBroker::on_message, interest);
   if (status != NATS_OK) {
     // Only a closed connection refuses; local delivery still works, so say so and go on.
     log_.error("NATS subscribe to {} failed: {}", subject, natsStatus_GetText(status));
@@ -337,8 +338,8 @@ void NatsBroker::deliver(Interest& interest, natsMsg* message) {
       std::string_view subject = natsMsg_GetSubject(message);
       const auto tail = subject.substr(std::min(subject.size(), settings_.subject_prefix.size() + 3));
       if (!is_valid_topic(tail)) break;
-      hub_.dispatch(make_publication(Publication::Target::topic, std::string(tail),
-                                     make_topic_data_frame(tail, body)));
+      hub_.dispatch(
+          make_publication(Publication::Target::topic, std::string(tail), make_topic_data_frame(tail, body)));
       break;
     }
     case Kind::user:

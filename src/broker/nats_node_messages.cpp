@@ -34,18 +34,20 @@ void NatsBroker::send_to_nodes(const std::string& channel, std::string_view body
   const auto subject = subject_for(Kind::node_message, channel);
   const natsStatus status =
       natsConnection_Publish(connection_, subject.c_str(), body.data(), static_cast<int>(body.size()));
-  if (status != NATS_OK) log_.warn("NATS: a message to the other nodes on {} failed: {}", subject,
-                                   natsStatus_GetText(status));
+  if (status != NATS_OK)
+    log_.warn("NATS: a message to the other nodes on {} failed: {}", subject, natsStatus_GetText(status));
 }
 
 void NatsBroker::deliver_node_message(const Interest& interest, natsMsg* message) {
-  const std::string_view body(natsMsg_GetData(message), static_cast<std::size_t>(natsMsg_GetDataLength(message)));
+  const std::string_view body(natsMsg_GetData(message),
+                              static_cast<std::size_t>(natsMsg_GetDataLength(message)));
   const char* reply = natsMsg_GetReply(message);
   if (reply != nullptr && reply[0] != '\0') {
     auto it = request_handlers_.find(interest.key);
     if (it == request_handlers_.end()) return;
     it->second(body, [this, reply = std::string(reply)](const std::string& answer) {
-      if (!stopping_) natsConnection_Publish(connection_, reply.c_str(), answer.data(), static_cast<int>(answer.size()));
+      if (!stopping_)
+        natsConnection_Publish(connection_, reply.c_str(), answer.data(), static_cast<int>(answer.size()));
     });
     return;
   }
@@ -62,15 +64,15 @@ std::vector<std::string> NatsBroker::live_nodes(std::chrono::milliseconds within
   return out;
 }
 
-void NatsBroker::ask_nodes(const std::string& channel, std::string_view body, std::chrono::milliseconds timeout,
-                           AnswersFn done) {
+void NatsBroker::ask_nodes(const std::string& channel, std::string_view body,
+                           std::chrono::milliseconds timeout, AnswersFn done) {
   const auto expected = live_nodes(3 * settings_.heartbeat).size();
   if (expected == 0 || stopping_ || !connected_) {
     done({});
     return;
   }
   boost::asio::post(io_context_, [this, channel, body = std::string(body), timeout, expected,
-                                   done = std::move(done)]() mutable {
+                                  done = std::move(done)]() mutable {
     auto ask = std::make_shared<Ask>();
     ask->owner = this;
     ask->expected = expected;
@@ -103,8 +105,8 @@ void NatsBroker::ask_nodes(const std::string& channel, std::string_view body, st
   });
 }
 
-void NatsBroker::on_answer(natsConnection* /*connection*/, natsSubscription* /*subscription*/, natsMsg* message,
-                           void* closure) {
+void NatsBroker::on_answer(natsConnection* /*connection*/, natsSubscription* /*subscription*/,
+                           natsMsg* message, void* closure) {
   const auto& ask = *static_cast<std::shared_ptr<Ask>*>(closure);
   bool all_in = false;
   {

@@ -163,7 +163,8 @@ PublishStatus Node::subscribe_user(std::string_view user_id, std::string_view to
   if (!valid_user(user_id)) return PublishStatus::invalid_user;
   if (!valid_target(topic)) return PublishStatus::invalid_topic;
   if (server_api_ == nullptr) return PublishStatus::broker_unavailable;
-  server_api_->run(std::string(user_id), ServerCommand{ServerCommand::Kind::subscribe, std::string(topic), {}, true});
+  server_api_->run(std::string(user_id),
+                   ServerCommand{ServerCommand::Kind::subscribe, std::string(topic), {}, true});
   return PublishStatus::ok;
 }
 
@@ -179,8 +180,9 @@ PublishStatus Node::unsubscribe_user(std::string_view user_id, std::string_view 
 PublishStatus Node::disconnect_user(std::string_view user_id, std::string_view reason, bool reconnect) {
   if (!valid_user(user_id)) return PublishStatus::invalid_user;
   if (server_api_ == nullptr) return PublishStatus::broker_unavailable;
-  server_api_->run(std::string(user_id),
-                   ServerCommand{ServerCommand::Kind::disconnect, {}, std::string(reason.substr(0, 256)), reconnect});
+  server_api_->run(
+      std::string(user_id),
+      ServerCommand{ServerCommand::Kind::disconnect, {}, std::string(reason.substr(0, 256)), reconnect});
   return PublishStatus::ok;
 }
 

@@ -127,7 +127,8 @@ void ServerApi::local_topics(const std::string& pattern,
         {
           std::lock_guard lock(gathered->mutex);
           topics.reserve(gathered->counts.size());
-          for (auto& [topic, subscribers] : gathered->counts) topics.push_back(TopicCount{topic, subscribers});
+          for (auto& [topic, subscribers] : gathered->counts)
+            topics.push_back(TopicCount{topic, subscribers});
         }
         bool truncated = false;
         sort_and_cap(topics, kMaxTopicsPerNode, truncated);
@@ -136,36 +137,39 @@ void ServerApi::local_topics(const std::string& pattern,
 }
 
 void ServerApi::topics(const std::string& pattern, TopicsDone done) const {
-  local_topics(pattern, [this, pattern, done = std::move(done)](std::vector<TopicCount> mine, bool truncated) {
-    broker_.ask_nodes(
-        kTopicsChannel, pattern, kTopicsTimeout,
-        [mine = std::move(mine), truncated, done](std::vector<std::string> answers) mutable {
-          boost::unordered_flat_map<std::string, std::size_t> counts;
-          for (auto& entry : mine) counts[std::move(entry.topic)] += entry.subscribers;
-          for (const auto& answer : answers) {
-            boost::system::error_code ec;
-            const auto value = boost::json::parse(answer, ec);
-            const auto* object = value.if_object();
-            if (ec || object == nullptr) continue;
-            if (const auto* more = object->if_contains("truncated"); more && more->is_bool() && more->get_bool())
-              truncated = true;
-            const auto* list = object->if_contains("topics");
-            if (list == nullptr || !list->is_array()) continue;
-            for (const auto& item : list->get_array()) {
-              const auto* pair = item.if_array();
-              if (pair == nullptr || pair->size() != 2 || !(*pair)[0].is_string()) continue;
-              const auto& topic = (*pair)[0].get_string();
-              const auto& count = (*pair)[1];
-              if (!is_valid_topic(topic) || !count.is_int64() || count.get_int64() < 0) continue;
-              counts[std::string(topic)] += static_cast<std::size_t>(count.get_int64());
-            }
-          }
-          TopicList list;
-          list.truncated = truncated;
-          for (auto& [topic, subscribers] : counts) list.topics.push_back(TopicCount{topic, subscribers});
-          sort_and_cap(list.topics, kMaxTopics, list.truncated);
-          done(std::move(list));
-        });
+  local_topics(pattern, [this, pattern, done = std::move(done)](std::vector<TopicCount> mine,
+                                                                bool truncated) {
+    broker_.ask_nodes(kTopicsChannel, pattern, kTopicsTimeout,
+                      [mine = std::move(mine), truncated, done](std::vector<std::string> answers) mutable {
+                        boost::unordered_flat_map<std::string, std::size_t> counts;
+                        for (auto& entry : mine) counts[std::move(entry.topic)] += entry.subscribers;
+                        for (const auto& answer : answers) {
+                          boost::system::error_code ec;
+                          const auto value = boost::json::parse(answer, ec);
+                          const auto* object = value.if_object();
+                          if (ec || object == nullptr) continue;
+                          if (const auto* more = object->if_contains("truncated");
+                              more && more->is_bool() && more->get_bool())
+                            truncated = true;
+                          const auto* list = object->if_contains("topics");
+                          if (list == nullptr || !list->is_array()) continue;
+                          for (const auto& item : list->get_array()) {
+                            const auto* pair = item.if_array();
+                            if (pair == nullptr || pair->size() != 2 || !(*pair)[0].is_string()) continue;
+                            const auto& topic = (*pair)[0].get_string();
+                            const auto& count = (*pair)[1];
+                            if (!is_valid_topic(topic) || !count.is_int64() || count.get_int64() < 0)
+                              continue;
+                            counts[std::string(topic)] += static_cast<std::size_t>(count.get_int64());
+                          }
+                        }
+                        TopicList list;
+                        list.truncated = truncated;
+                        for (auto& [topic, subscribers] : counts)
+                          list.topics.push_back(TopicCount{topic, subscribers});
+                        sort_and_cap(list.topics, kMaxTopics, list.truncated);
+                        done(std::move(list));
+                      });
   });
 }
 

@@ -45,7 +45,8 @@ class ServerApi {
 
  private:
   // This node's workers' counts (topics only, not pattern subscriptions).
-  void local_topics(const std::string& pattern, std::function<void(std::vector<TopicCount>, bool)> done) const;
+  void local_topics(const std::string& pattern,
+                    std::function<void(std::vector<TopicCount>, bool)> done) const;
 
   Broker& broker_;
   const Hub& hub_;

@@ -71,7 +71,8 @@ bool PatternIndex::remove(std::string_view pattern, Subscriber* subscriber) {
   return removed;
 }
 
-bool PatternIndex::remove_at(Level& level, std::string_view pattern, std::size_t pos, Subscriber* subscriber) {
+bool PatternIndex::remove_at(Level& level, std::string_view pattern, std::size_t pos,
+                             Subscriber* subscriber) {
   std::size_t next = 0;
   const auto token = token_at(pattern, pos, next);
   if (token == ">") return erase_from(level.rest, subscriber);

@@ -54,8 +54,8 @@ class PatternIndex {
   };
   struct Level {
     boost::unordered_flat_map<std::string, Node, StringHash, StringEqual> literal;
-    std::unique_ptr<Node> star;            // `*`
-    std::vector<Subscriber*> rest;         // `>`: one or more tokens
+    std::unique_ptr<Node> star;     // `*`
+    std::vector<Subscriber*> rest;  // `>`: one or more tokens
     bool empty() const { return literal.empty() && !star && rest.empty(); }
   };
 

@@ -8,8 +8,8 @@ namespace natsync {
 struct ServerCommand {
   enum class Kind { subscribe, unsubscribe, disconnect };
   Kind kind = Kind::subscribe;
-  std::string topic;   // subscribe, unsubscribe: a topic or a pattern
-  std::string reason;  // disconnect: told to the client
+  std::string topic;      // subscribe, unsubscribe: a topic or a pattern
+  std::string reason;     // disconnect: told to the client
   bool reconnect = true;  // disconnect: whether the client may come back
 };
 

@@ -27,7 +27,8 @@ bool MemberTable::leave(const std::string& node, const std::string& topic, const
   return true;
 }
 
-std::vector<PresenceEvent> MemberTable::replace(const std::string& node, const std::vector<PresenceEvent>& members) {
+std::vector<PresenceEvent> MemberTable::replace(const std::string& node,
+                                                const std::vector<PresenceEvent>& members) {
   std::vector<PresenceEvent> changes;
   // Who is in the new state, to find who is no longer.
   boost::unordered_flat_map<std::string, boost::unordered_flat_set<std::string>> wanted;
@@ -40,7 +41,8 @@ std::vector<PresenceEvent> MemberTable::replace(const std::string& node, const s
     changes.push_back(std::move(gone));
   }
   for (const auto& entry : members) {
-    if (join(node, entry.topic, entry.member)) changes.push_back(PresenceEvent{true, entry.topic, entry.member});
+    if (join(node, entry.topic, entry.member))
+      changes.push_back(PresenceEvent{true, entry.topic, entry.member});
   }
   return changes;
 }
@@ -60,7 +62,8 @@ std::vector<PresenceEvent> MemberTable::members_of(const std::string& node) cons
   auto node_it = nodes_.find(node);
   if (node_it == nodes_.end()) return out;
   for (const auto& [topic, members] : node_it->second) {
-    for (const auto& [client, user] : members) out.push_back(PresenceEvent{true, topic, PresenceMember{client, user}});
+    for (const auto& [client, user] : members)
+      out.push_back(PresenceEvent{true, topic, PresenceMember{client, user}});
   }
   return out;
 }

@@ -1,11 +1,11 @@
 #include "presence/presence.hpp"
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <algorithm>
 #include <random>
 
 #include "hub/publication.hpp"
@@ -155,8 +155,8 @@ void Presence::tick() {
         events.push_back(boost::json::array{event.join ? "j" : "l", event.topic, event.member.client_id,
                                             event.member.user_id});
       }
-      broker_.send_to_nodes(kChannel, message_header(++seq_) + R"(,"events":)" + boost::json::serialize(events) +
-                                          "}");
+      broker_.send_to_nodes(kChannel,
+                            message_header(++seq_) + R"(,"events":)" + boost::json::serialize(events) + "}");
     }
     const auto now = std::chrono::steady_clock::now();
     if (now - last_sweep_ >= kSweepPeriod && !copies_.empty()) {
@@ -203,8 +203,8 @@ void Presence::deliver(const std::vector<Pending>& events) {
       now = table_.data(topic, 0);
     }
     hub_.dispatch(make_publication(Publication::Target::topic, std::string(topic),
-                                   make_presence_summary_frame(topic, joins, list.size() - joins, now), 0, nullptr,
-                                   true));
+                                   make_presence_summary_frame(topic, joins, list.size() - joins, now), 0,
+                                   nullptr, true));
   }
 }
 
@@ -215,7 +215,8 @@ void Presence::on_message(std::string_view body) {
   if (ec || object == nullptr) return;
   const auto* node_text = string_at(*object, "node");
   const auto* instance_text = string_at(*object, "instance");
-  if (node_text == nullptr || instance_text == nullptr || node_text->empty() || *node_text == settings_.node_id)
+  if (node_text == nullptr || instance_text == nullptr || node_text->empty() ||
+      *node_text == settings_.node_id)
     return;
   const std::string node(node_text->data(), node_text->size());
   const std::string instance(instance_text->data(), instance_text->size());
@@ -256,7 +257,8 @@ void Presence::on_message(std::string_view body) {
           copy.synced = true;
           copy.next_seq = seq + 1;
         }
-      } else if (const auto* events = object->if_contains("events"); events != nullptr && events->is_array()) {
+      } else if (const auto* events = object->if_contains("events");
+                 events != nullptr && events->is_array()) {
         if (seq != copy.next_seq) copy.synced = false;  // a gap: ask for the whole state
         copy.next_seq = seq + 1;
         for (const auto& item : events->get_array()) {
@@ -308,11 +310,12 @@ void Presence::send_full_state_locked() {
     boost::json::array list;
     const auto end = std::min(members.size(), first + kMaxEventsPerMessage);
     for (std::size_t i = first; i < end; ++i) {
-      list.push_back(boost::json::array{members[i].topic, members[i].member.client_id, members[i].member.user_id});
+      list.push_back(
+          boost::json::array{members[i].topic, members[i].member.client_id, members[i].member.user_id});
     }
     std::string message = message_header(seq_) + R"(,"part":)" + std::to_string(part++) +
-                          (end == members.size() ? R"(,"last":true)" : "") +
-                          R"(,"members":)" + boost::json::serialize(list) + "}";
+                          (end == members.size() ? R"(,"last":true)" : "") + R"(,"members":)" +
+                          boost::json::serialize(list) + "}";
     broker_.send_to_nodes(kChannel, message);
     first = end;
   } while (first < members.size());

@@ -82,7 +82,7 @@ class Presence {
     std::uint64_t next_seq = 0;
     bool synced = false;  // has had a full state of this instance, and no gap since
     std::chrono::steady_clock::time_point heard;
-    std::vector<PresenceEvent> full;  // the parts of a full state being received
+    std::vector<PresenceEvent> full;                // the parts of a full state being received
     std::chrono::steady_clock::time_point asked{};  // when its full state was last asked for
   };
 

@@ -61,13 +61,13 @@ inline constexpr unsigned short unsupported_data = 1003;  // binary frame
 inline constexpr unsigned short invalid_payload = 1007;   // invalid UTF-8 (FrameParser, or Beast)
 inline constexpr unsigned short too_big = 1009;           // over WS_MAX_MESSAGE_SIZE (FrameParser, or Beast)
 inline constexpr unsigned short internal_error = 1011;
-inline constexpr unsigned short auth_timeout = 4001;          // no auth within AUTH_TIMEOUT
-inline constexpr unsigned short token_expired = 4003;         // token exp passed, no re-auth
-inline constexpr unsigned short slow_consumer = 4008;         // outbound queue overflowed
-inline constexpr unsigned short server_disconnect = 4010;     // the server API disconnected it; may reconnect
+inline constexpr unsigned short auth_timeout = 4001;       // no auth within AUTH_TIMEOUT
+inline constexpr unsigned short token_expired = 4003;      // token exp passed, no re-auth
+inline constexpr unsigned short slow_consumer = 4008;      // outbound queue overflowed
+inline constexpr unsigned short server_disconnect = 4010;  // the server API disconnected it; may reconnect
 inline constexpr unsigned short server_disconnect_final = 4011;  // the server API: do not reconnect
-inline constexpr unsigned short rate_limited = 4029;          // WS_MESSAGE_BURST messages refused in a row
-inline constexpr unsigned short too_many_connections = 4030;  // user over MAX_CONNECTIONS_PER_USER at auth
+inline constexpr unsigned short rate_limited = 4029;             // WS_MESSAGE_BURST messages refused in a row
+inline constexpr unsigned short too_many_connections = 4030;     // user over MAX_CONNECTIONS_PER_USER at auth
 }  // namespace close_code
 
 }  // namespace natsync

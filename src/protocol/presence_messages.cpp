@@ -40,7 +40,8 @@ std::string encode_presence_data(const PresenceData& data) {
   return out;
 }
 
-std::string encode_presence_reply(std::string_view topic, std::string_view id_json, const PresenceData& data) {
+std::string encode_presence_reply(std::string_view topic, std::string_view id_json,
+                                  const PresenceData& data) {
   std::string out = R"({"type":"presence","topic":)" + json_quote(topic);
   if (!id_json.empty()) out.append(R"(,"id":)").append(id_json);
   out.append(R"(,"data":)").append(encode_presence_data(data)).push_back('}');

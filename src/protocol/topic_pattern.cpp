@@ -76,10 +76,10 @@ bool TopicPattern::covers(std::string_view pattern) const {
     if (ours_ended || theirs_ended) return ours_ended && theirs_ended;
     const auto want = next_token(ours, q);
     const auto have = next_token(pattern, p);
-    if (want == ">") return true;       // one or more of anything: whatever is left
-    if (have == ">") return false;      // theirs may be longer than ours can be
-    if (want == "*") continue;          // a literal or `*`: one token either way
-    if (want != have) return false;     // a literal covers only itself
+    if (want == ">") return true;    // one or more of anything: whatever is left
+    if (have == ">") return false;   // theirs may be longer than ours can be
+    if (want == "*") continue;       // a literal or `*`: one token either way
+    if (want != have) return false;  // a literal covers only itself
   }
 }
 

@@ -262,19 +262,19 @@ void ClientSession::acknowledge_subscribe(const std::string& topic, const std::s
   if (is_pattern(topic) || !context().node.durable(topic)) {
     // Nothing to recover from: a "since" is answered recovered:false.
     reply(with_server_flag(
-        encode_subscribe_ack(topic, request_id, nullptr, since ? std::optional(false) : std::nullopt), server));
+        encode_subscribe_ack(topic, request_id, nullptr, since ? std::optional(false) : std::nullopt),
+        server));
     return;
   }
   // The subscription is already in the hub (and live messages held since): messages up
   // to the position the history answers with are in the replay (or were before `since`),
   // later ones come live.
   if (!seam_.recovering(topic)) return;  // unsubscribed meanwhile
-  history->recover(
-      topic, since,
-      on_worker([topic, request_id, asked_since = since.has_value(), server](ClientSession& self,
-                                                                             Recovery recovery) {
-        self.finish_recovery(topic, request_id, asked_since, server, std::move(recovery));
-      }));
+  history->recover(topic, since,
+                   on_worker([topic, request_id, asked_since = since.has_value(), server](ClientSession& self,
+                                                                                          Recovery recovery) {
+                     self.finish_recovery(topic, request_id, asked_since, server, std::move(recovery));
+                   }));
 }
 
 void ClientSession::finish_recovery(const std::string& topic, const std::string& request_id, bool asked_since,
@@ -402,8 +402,8 @@ void ClientSession::handle_presence(const ClientMessage& message) {
     return;
   }
   if (!context().auth.may_subscribe(*permissions_, user_id_, message.topic)) {
-    reply(encode_error(ErrorCode::permission_denied, "not allowed to subscribe to this topic, nor to see its members",
-                       message.id));
+    reply(encode_error(ErrorCode::permission_denied,
+                       "not allowed to subscribe to this topic, nor to see its members", message.id));
     return;
   }
   reply(encode_presence_reply(message.topic, message.id, *data));
@@ -425,7 +425,8 @@ void ClientSession::on_server_command(const ServerCommand& command) {
       return;
     case ServerCommand::Kind::disconnect:
       reply(encode_disconnect(command.reason, command.reconnect));
-      transport_.close(command.reconnect ? close_code::server_disconnect : close_code::server_disconnect_final);
+      transport_.close(command.reconnect ? close_code::server_disconnect
+                                         : close_code::server_disconnect_final);
       return;
   }
 }

@@ -87,8 +87,8 @@ TEST(TopicPattern, CoversOnlyWhatItMatchesAll) {
   EXPECT_TRUE(covers("chat.*", "chat.*"));
   EXPECT_TRUE(covers("chat.*", "chat.room"));
   EXPECT_TRUE(covers("*.x", "a.x"));
-  EXPECT_FALSE(covers("chat.*", "chat.>"));    // `>` may be two tokens
-  EXPECT_FALSE(covers("chat.*", "chat.*.x"));  // longer
+  EXPECT_FALSE(covers("chat.*", "chat.>"));     // `>` may be two tokens
+  EXPECT_FALSE(covers("chat.*", "chat.*.x"));   // longer
   EXPECT_FALSE(covers("chat.room", "chat.*"));  // a literal covers only itself
   EXPECT_FALSE(covers("chat.>", "chat"));       // `>` needs one more token
   EXPECT_FALSE(covers("chat.>", ">"));
@@ -114,7 +114,7 @@ TEST(TopicPermissions, PatternsThatCouldReachSomeoneElsesPersonalTopic) {
   EXPECT_TRUE(may_match_foreign_personal_topic("private.*", "private", "alice"));
   EXPECT_TRUE(may_match_foreign_personal_topic("*.bob", "private", "alice"));
   EXPECT_TRUE(may_match_foreign_personal_topic("*.*.x", "private", "alice"));
-  EXPECT_TRUE(may_match_foreign_personal_topic("p.*.>", "p.u", "alice"));  // two-token prefix
+  EXPECT_TRUE(may_match_foreign_personal_topic("p.*.>", "p.u", "alice"));                 // two-token prefix
   EXPECT_FALSE(may_match_foreign_personal_topic("private.alice.>", "private", "alice"));  // her own
   EXPECT_FALSE(may_match_foreign_personal_topic("private.alice", "private", "alice"));
   EXPECT_FALSE(may_match_foreign_personal_topic("*", "private", "alice"));  // one token: never personal

@@ -197,7 +197,7 @@ TEST(LocalHub, PatternsDeliverOncePerConnection) {
   EXPECT_EQ(a.frames, std::vector<std::string>{"m1"});
   EXPECT_EQ(b.frames, std::vector<std::string>{"m1"});
   EXPECT_EQ(c.frames, std::vector<std::string>{"m1"});
-  EXPECT_EQ(hub.deliver(to_topic("chat.y.z", "m2")), 1U);  // chat.> only
+  EXPECT_EQ(hub.deliver(to_topic("chat.y.z", "m2")), 1U);   // chat.> only
   EXPECT_EQ(hub.deliver(to_topic("chat.x", "m3", 2)), 2U);  // the sender is still excluded
 
   // A document change or a presence event: the topic's own subscribers only.

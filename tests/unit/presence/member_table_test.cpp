@@ -7,7 +7,9 @@
 using namespace natsync;
 
 namespace {
-PresenceMember member(std::string client, std::string user) { return PresenceMember{std::move(client), std::move(user)}; }
+PresenceMember member(std::string client, std::string user) {
+  return PresenceMember{std::move(client), std::move(user)};
+}
 }  // namespace
 
 TEST(MemberTable, CountsAcrossNodesExactlyAndCapsTheList) {
@@ -43,7 +45,7 @@ TEST(MemberTable, ReplaceAndDropSayWhatChanged) {
   EXPECT_TRUE(changes[1].join);
   EXPECT_EQ(changes[1].member.user_id, "dave");
   EXPECT_TRUE(table.replace("n2", table.members_of("n2")).empty());  // the same state: nothing
-  auto leaves = table.drop("n2");  // the node died
+  auto leaves = table.drop("n2");                                    // the node died
   EXPECT_EQ(leaves.size(), 2U);
   EXPECT_FALSE(leaves[0].join);
   EXPECT_EQ(table.size(), 0U);
@@ -54,6 +56,7 @@ TEST(PresenceMessages, EncodesTheContract) {
   EXPECT_EQ(make_presence_event_frame(true, "room", member("n1-1", "al\"ice"))->payload(),
             R"({"type":"join","topic":"room","data":{"user_id":"al\"ice","client_id":"n1-1"}})");
   PresenceData data{2, 1, {member("c1", "u")}, true};
-  EXPECT_EQ(encode_presence_reply("room", "7", data),
-            R"({"type":"presence","topic":"room","id":7,"data":{"connections":2,"users":1,"members":[{"user_id":"u","client_id":"c1"}],"truncated":true}})");
+  EXPECT_EQ(
+      encode_presence_reply("room", "7", data),
+      R"({"type":"presence","topic":"room","id":7,"data":{"connections":2,"users":1,"members":[{"user_id":"u","client_id":"c1"}],"truncated":true}})");
 }

@@ -101,7 +101,8 @@ TEST(ClientMessage, RejectsHostileInputWithAClearCode) {
   EXPECT_EQ(bad(parser, R"({"type":"subscribe","topic":"a.b>"})").code, ErrorCode::invalid_topic);
   EXPECT_EQ(bad(parser, R"({"type":"subscribe","topic":"a.*.é"})").code, ErrorCode::invalid_topic);
   EXPECT_EQ(bad(parser, R"({"type":"subscribe","topic":")" + std::string(128, 'a') + "." +
-                            std::string(127, '*') + "\"}").code,
+                            std::string(127, '*') + "\"}")
+                .code,
             ErrorCode::invalid_topic);
   EXPECT_EQ(bad(parser, R"({"type":"subscribe","topic":"chat.*","since":{"offset":1,"epoch":"e"}})").code,
             ErrorCode::invalid_message);

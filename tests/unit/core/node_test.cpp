@@ -94,3 +94,27 @@ TEST(Node, DurablePublishWithJetStreamDownReachesTheCallbackAsBrokerUnavailable)
   EXPECT_EQ(node.publish_json("plain.news", "1"), PublishStatus::ok);
   history.stop();
 }
+
+TEST(Node, ServerApiChecksItsInputAndListsTopicsStandalone) {
+  Hub hub;  // no workers: nothing to act on, every listing empty
+  LocalBroker broker{hub, "node-1"};
+  ConnectionRegistry registry;
+  ServerApi api{broker, hub};
+  Node node{broker, registry, nullptr, nullptr, &api};
+  EXPECT_EQ(node.subscribe_user("ann", "news.*"), PublishStatus::ok);
+  EXPECT_EQ(node.unsubscribe_user("ann", "news.eu"), PublishStatus::ok);
+  EXPECT_EQ(node.disconnect_user("ann", "banned", false), PublishStatus::ok);
+  EXPECT_EQ(node.subscribe_user("", "news"), PublishStatus::invalid_user);
+  EXPECT_EQ(node.subscribe_user(std::string(257, 'u'), "news"), PublishStatus::invalid_user);
+  EXPECT_EQ(node.subscribe_user("ann", "news..eu"), PublishStatus::invalid_topic);
+  EXPECT_EQ(node.unsubscribe_user("ann", "news.>.eu"), PublishStatus::invalid_topic);
+  std::optional<TopicList> listed;
+  EXPECT_TRUE(node.list_topics("news.*", [&listed](TopicList list) { listed = std::move(list); }));
+  ASSERT_TRUE(listed);
+  EXPECT_TRUE(listed->topics.empty());
+  EXPECT_FALSE(node.list_topics("news..*", [](TopicList) { FAIL(); }));
+  EXPECT_FALSE(node.presence_of("room.1"));  // no PRESENCE_TOPICS
+
+  Node without{broker, registry};  // as embedded without the server API
+  EXPECT_EQ(without.subscribe_user("ann", "news"), PublishStatus::broker_unavailable);
+}

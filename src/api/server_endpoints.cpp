@@ -4,6 +4,7 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/url/parse.hpp>
+#include <memory>
 
 #include "api/rest_api.hpp"
 #include "protocol/presence_messages.hpp"
@@ -41,8 +42,10 @@ void RestApi::server_command(const HttpRequest& request, std::string_view path, 
   const auto version = request.version();
   const bool keep_alive = request.keep_alive();
   if (auto refusal = refuse_caller(request)) return respond(std::move(*refusal));
+  // Shared: the success answer comes later, from the broker's thread (`sent`, below).
+  auto answer = std::make_shared<Respond>(std::move(respond));
   const auto bad = [&](std::string_view code, std::string_view message) {
-    respond(make_error_response(http::status::bad_request, code, message, version, keep_alive));
+    (*answer)(make_error_response(http::status::bad_request, code, message, version, keep_alive));
   };
   boost::system::error_code ec;
   const auto value = boost::json::parse(request.body(), ec);
@@ -61,6 +64,12 @@ void RestApi::server_command(const HttpRequest& request, std::string_view path, 
   std::string reason;
   if (!string_field("user_id", user_id) || user_id.empty())
     return bad("invalid_message", "field 'user_id' (a string) is required");
+  // Answered once NATS has the command: a command sent next (through any node) is then
+  // applied after this one everywhere.
+  auto sent = [answer, user_id, version, keep_alive] {
+    (*answer)(json_response(http::status::ok, R"({"status":"ok","user_id":)" + json_quote(user_id) + "}",
+                            version, keep_alive));
+  };
   PublishStatus status = PublishStatus::ok;
   if (path == "/api/sync/disconnect") {
     if (!string_field("reason", reason)) return bad("invalid_message", "field 'reason' must be a string");
@@ -70,23 +79,21 @@ void RestApi::server_command(const HttpRequest& request, std::string_view path, 
       if (!field->is_bool()) return bad("invalid_message", "field 'reconnect' must be true or false");
       reconnect = field->get_bool();
     }
-    status = node_.disconnect_user(user_id, reason, reconnect);
+    status = node_.disconnect_user(user_id, reason, reconnect, sent);
   } else {
     if (!string_field("topic", topic) || topic.empty())
       return bad("invalid_message", "field 'topic' (a topic or a pattern) is required");
     const char* why = is_pattern(topic) ? pattern_error(topic) : topic_error(topic);
     if (why != nullptr) return bad("invalid_topic", why);
-    status = path == "/api/sync/subscribe" ? node_.subscribe_user(user_id, topic)
-                                           : node_.unsubscribe_user(user_id, topic);
+    status = path == "/api/sync/subscribe" ? node_.subscribe_user(user_id, topic, sent)
+                                           : node_.unsubscribe_user(user_id, topic, sent);
   }
   if (status == PublishStatus::invalid_user || status == PublishStatus::invalid_topic)
     return bad(status == PublishStatus::invalid_user ? "invalid_message" : "invalid_topic", why_not(status));
   if (status != PublishStatus::ok) {
-    return respond(make_error_response(http::status::service_unavailable, "broker_unavailable",
-                                       why_not(status), version, keep_alive));
+    (*answer)(make_error_response(http::status::service_unavailable, "broker_unavailable", why_not(status),
+                                  version, keep_alive));
   }
-  respond(json_response(http::status::ok, R"({"status":"ok","user_id":)" + json_quote(user_id) + "}", version,
-                        keep_alive));
 }
 
 void RestApi::list_topics(const HttpRequest& request, Respond respond) const {

@@ -55,18 +55,25 @@ class Broker {
 
   // Messages between natsync nodes of natsync's own (presence, the server API), on
   // `channel` (a subject token). Handlers are set before the broker starts and run on a
-  // broker thread. A message sent reaches every other node, not this one: the caller
-  // does this node's part itself. Standalone there is no other node, so nothing is sent.
+  // broker thread. A message sent reaches every node, **this one included**, and every
+  // node sees the messages of one channel in one order (NATS's): so two commands sent
+  // one after the other through two nodes are applied in that order everywhere.
+  // Standalone, the handler runs at once, on the caller's thread. `sent` (optional) runs
+  // once the message is with NATS (a flush), from any thread.
   using NodeMessageFn = std::function<void(std::string_view body)>;
   // A request's handler answers by calling `answer` once (from any thread, also later).
   using AnswerFn = std::function<void(std::string answer)>;
   using NodeRequestFn = std::function<void(std::string_view body, AnswerFn answer)>;
   using AnswersFn = std::function<void(std::vector<std::string> answers)>;
-  virtual void on_node_message(const std::string& /*channel*/, NodeMessageFn /*handler*/) {}
-  virtual void send_to_nodes(const std::string& /*channel*/, std::string_view /*body*/) {}
+  virtual void on_node_message(const std::string& channel, NodeMessageFn handler) = 0;
+  virtual void send_to_nodes(const std::string& channel, std::string_view body,
+                             std::function<void()> sent = {}) = 0;
+  // Whether there are other nodes to tell (false standalone: nothing need be sent).
+  virtual bool clustered() const { return false; }
   virtual void on_node_request(const std::string& /*channel*/, NodeRequestFn /*handler*/) {}
-  // Asks every other node; `done` gets the answers that came back, once every node that
-  // is alive answered or `timeout` passed (at once, with none, standalone). Any thread.
+  // Asks every other node (not this one); `done` gets the answers that came back, once
+  // every node that is alive answered or `timeout` passed (at once, with none,
+  // standalone). Any thread.
   virtual void ask_nodes(const std::string& /*channel*/, std::string_view /*body*/,
                          std::chrono::milliseconds /*timeout*/, AnswersFn done) {
     done({});

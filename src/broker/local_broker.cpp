@@ -7,6 +7,12 @@ bool LocalBroker::publish(PublicationPtr publication) {
   return true;
 }
 
+void LocalBroker::send_to_nodes(const std::string& channel, std::string_view body,
+                                std::function<void()> sent) {
+  if (auto it = node_handlers_.find(channel); it != node_handlers_.end()) it->second(body);
+  if (sent) sent();
+}
+
 BrokerStatus LocalBroker::status() const {
   BrokerStatus status;
   status.name = "memory";

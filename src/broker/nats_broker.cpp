@@ -62,6 +62,21 @@ void NatsBroker::start() {
     check_nats(status, "connect");
   }
 
+  // The node channels' own connection (echo on: see nats_broker.hpp).
+  control_options_ = make_nats_options(settings_.servers, "natsync " + settings_.node_id + " control");
+  check_nats(natsOptions_SetReconnectedCB(control_options_, &NatsBroker::on_control_connected, this),
+             "callbacks");
+  check_nats(natsOptions_SetClosedCB(control_options_, &NatsBroker::on_control_closed, this), "callbacks");
+  check_nats(
+      natsOptions_SetRetryOnFailedConnect(control_options_, true, &NatsBroker::on_control_connected, this),
+      "retry");
+  const natsStatus control_status = natsConnection_Connect(&control_, control_options_);
+  if (control_status == NATS_OK) {
+    control_connected_ = true;
+  } else if (control_status != NATS_NOT_YET_CONNECTED) {
+    check_nats(control_status, "connect");
+  }
+
   thread_ = std::thread([this] { io_context_.run(); });
   boost::asio::post(io_context_, [this] {
     subscribe(Kind::all, {})->holders = 1;
@@ -70,7 +85,10 @@ void NatsBroker::start() {
     for (const auto& [channel, handler] : request_handlers_)
       subscribe(Kind::node_message, channel)->holders = 1;
     flush();
-    if (connected_ && joined_handler_) joined_handler_();
+    if (control_connected_) {
+      natsConnection_FlushTimeout(control_, kFlushTimeoutMs);  // its subscriptions are in place
+      if (joined_handler_) joined_handler_();
+    }
     schedule_heartbeat();
   });
 }
@@ -98,12 +116,14 @@ void NatsBroker::stop() {
   if (thread_.joinable()) thread_.join();
   if (connection_) {
     natsConnection_Close(connection_);
+    natsConnection_Close(control_);
     // Every Interest is deleted by on_complete once nats.c can no longer call its
     // handler, and nats.c's callback thread delivers on_closed after every other
     // connection callback: only when both happened may this object go away.
     std::unique_lock lock(live_mutex_);
-    if (!live_changed_.wait_for(lock, std::chrono::seconds(5),
-                                [this] { return live_interests_ == 0 && connection_closed_; })) {
+    if (!live_changed_.wait_for(lock, std::chrono::seconds(5), [this] {
+          return live_interests_ == 0 && connection_closed_ && control_closed_;
+        })) {
       log_.error("NATS: {} subscriptions (closed: {}) did not complete within 5 s", live_interests_,
                  connection_closed_);
     }
@@ -111,10 +131,14 @@ void NatsBroker::stop() {
     lock.unlock();
     for (auto* subscription : drained) natsSubscription_Destroy(subscription);
     natsConnection_Destroy(connection_);
+    natsConnection_Destroy(control_);
     connection_ = nullptr;
+    control_ = nullptr;
   }
   natsOptions_Destroy(options_);
+  natsOptions_Destroy(control_options_);
   options_ = nullptr;
+  control_options_ = nullptr;
   connected_ = false;
 }
 
@@ -207,7 +231,8 @@ NatsBroker::Interest* NatsBroker::subscribe(Kind kind, const std::string& key) {
       kind == Kind::topic
           ? natsConnection_QueueSubscribe(&interest->subscription, connection_, subject.c_str(),
                                           queue_group_.c_str(), &NatsBroker::on_message, interest)
-          : natsConnection_Subscribe(&interest->subscription, connection_, subject.c_str(),
+          : natsConnection_Subscribe(&interest->subscription,
+                                     kind == Kind::node_message ? control_ : connection_, subject.c_str(),
                                      &NatsBroker::on_message, interest);
   if (status != NATS_OK) {
     // Only a closed connection refuses; local delivery still works, so say so and go on.
@@ -288,10 +313,14 @@ void NatsBroker::flush() {
   }
 }
 
-void NatsBroker::schedule_heartbeat() {
+void NatsBroker::publish_heartbeat() {
   const std::string body = R"({"node":)" + json_quote(settings_.node_id) + R"(,"connections":)" +
                            std::to_string(registry_.connections()) + "}";
   natsConnection_Publish(connection_, subjects_.nodes().c_str(), body.data(), static_cast<int>(body.size()));
+}
+
+void NatsBroker::schedule_heartbeat() {
+  publish_heartbeat();
   heartbeat_timer_.expires_after(settings_.heartbeat);
   heartbeat_timer_.async_wait([this](boost::system::error_code ec) {
     if (!ec) schedule_heartbeat();
@@ -358,10 +387,17 @@ void NatsBroker::record_heartbeat(std::string_view body) {
   const auto* node = value.as_object().if_contains("node");
   const auto* connections = value.as_object().if_contains("connections");
   if (!node || !node->is_string() || !connections || !connections->is_int64()) return;
-  std::lock_guard lock(peers_mutex_);
-  auto& peer = peers_[std::string(node->as_string())];
-  peer.connections = static_cast<std::size_t>(std::max<std::int64_t>(0, connections->as_int64()));
-  peer.seen = std::chrono::steady_clock::now();
+  bool new_peer = false;
+  {
+    std::lock_guard lock(peers_mutex_);
+    auto [it, inserted] = peers_.try_emplace(std::string(node->as_string()));
+    new_peer = inserted;
+    it->second.connections = static_cast<std::size_t>(std::max<std::int64_t>(0, connections->as_int64()));
+    it->second.seen = std::chrono::steady_clock::now();
+  }
+  // A node that just started learns of this one at once, not a heartbeat later (its
+  // topic listings and presence ask the nodes it knows).
+  if (new_peer && !stopping_) boost::asio::post(io_context_, [this] { publish_heartbeat(); });
 }
 
 void NatsBroker::on_complete(void* closure) {
@@ -379,7 +415,6 @@ void NatsBroker::on_connected(natsConnection* connection, void* closure) {
   auto* self = static_cast<NatsBroker*>(closure);
   self->connected_ = true;
   self->log_.info("NATS connected to {} (node {})", connected_url(connection), self->settings_.node_id);
-  if (self->joined_handler_) boost::asio::post(self->io_context_, self->joined_handler_);
 }
 
 void NatsBroker::on_disconnected(natsConnection* /*connection*/, void* closure) {
@@ -397,7 +432,6 @@ void NatsBroker::on_reconnected(natsConnection* connection, void* closure) {
   self->connected_ = true;
   self->log_.info("NATS reconnected to {}: subscriptions restored ({})", connected_url(connection),
                   self->subscription_count_.load());
-  if (self->joined_handler_ && !self->stopping_) boost::asio::post(self->io_context_, self->joined_handler_);
 }
 
 void NatsBroker::on_closed(natsConnection* /*connection*/, void* closure) {
@@ -406,6 +440,21 @@ void NatsBroker::on_closed(natsConnection* /*connection*/, void* closure) {
   if (!self->stopping_) self->log_.error("NATS connection closed");
   std::lock_guard lock(self->live_mutex_);
   self->connection_closed_ = true;
+  self->live_changed_.notify_all();
+}
+
+void NatsBroker::on_control_connected(natsConnection* /*connection*/, void* closure) {
+  auto* self = static_cast<NatsBroker*>(closure);
+  self->control_connected_ = true;
+  // Connected late, or again: what the other nodes know of this one may be stale.
+  if (self->joined_handler_ && !self->stopping_) boost::asio::post(self->io_context_, self->joined_handler_);
+}
+
+void NatsBroker::on_control_closed(natsConnection* /*connection*/, void* closure) {
+  auto* self = static_cast<NatsBroker*>(closure);
+  self->control_connected_ = false;
+  std::lock_guard lock(self->live_mutex_);
+  self->control_closed_ = true;
   self->live_changed_.notify_all();
 }
 

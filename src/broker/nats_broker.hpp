@@ -80,7 +80,8 @@ class NatsBroker final : public Broker {
 
   // Node-to-node messages (nats_node_messages.cpp): subjects <prefix>.n.<channel>.
   void on_node_message(const std::string& channel, NodeMessageFn handler) override;
-  void send_to_nodes(const std::string& channel, std::string_view body) override;
+  void send_to_nodes(const std::string& channel, std::string_view body, std::function<void()> sent) override;
+  bool clustered() const override { return true; }
   void on_node_request(const std::string& channel, NodeRequestFn handler) override;
   void ask_nodes(const std::string& channel, std::string_view body, std::chrono::milliseconds timeout,
                  AnswersFn done) override;
@@ -115,6 +116,8 @@ class NatsBroker final : public Broker {
   static void on_disconnected(natsConnection* connection, void* closure);
   static void on_reconnected(natsConnection* connection, void* closure);
   static void on_closed(natsConnection* connection, void* closure);
+  static void on_control_connected(natsConnection* connection, void* closure);
+  static void on_control_closed(natsConnection* connection, void* closure);
   static void on_error(natsConnection* connection, natsSubscription* subscription, natsStatus status,
                        void* closure);
 
@@ -127,6 +130,7 @@ class NatsBroker final : public Broker {
   void schedule_flush();
   void flush();
   void schedule_heartbeat();
+  void publish_heartbeat();
   // Delivery thread.
   void deliver(Interest& interest, natsMsg* message);
   void deliver_node_message(const Interest& interest, natsMsg* message);
@@ -144,6 +148,11 @@ class NatsBroker final : public Broker {
 
   natsOptions* options_ = nullptr;
   natsConnection* connection_ = nullptr;
+  // The node channels' connection (<prefix>.n.*), with echo: a node gets its own
+  // messages too, in NATS's order among everyone's (broker.hpp).
+  natsOptions* control_options_ = nullptr;
+  natsConnection* control_ = nullptr;
+  std::atomic<bool> control_connected_{false};
   std::atomic<bool> connected_{false};
   std::atomic<bool> stopping_{false};
   std::atomic<std::uint64_t> publish_failures_{0};
@@ -165,6 +174,8 @@ class NatsBroker final : public Broker {
   std::condition_variable live_changed_;
   std::size_t live_interests_ = 0;
   bool connection_closed_ = false;
+  bool control_closed_ = false;
+  std::vector<std::string> own_inboxes_;    // of this node's asks in progress: not answered
   std::vector<natsSubscription*> drained_;  // completed drains, to destroy
   std::string queue_group_;                 // this node's, for its topic subscriptions
 

@@ -1,6 +1,8 @@
 // NatsBroker's messages between nodes (broker.hpp: on_node_message, ask_nodes): plain
-// subscriptions on <prefix>.n.<channel>, which every node holds from start to stop; an
-// ask is a publish with a reply inbox, answered by each node that is alive.
+// subscriptions on <prefix>.n.<channel>, which every node holds from start to stop, on
+// the node's control connection (with echo: a node gets its own messages, in NATS's
+// order); an ask is a publish with a reply inbox, answered by each other node alive.
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
@@ -18,8 +20,13 @@ struct NatsBroker::Ask {
   AnswersFn done;
   bool finished = false;
   natsSubscription* inbox = nullptr;
+  std::string reply;  // the inbox's subject
   std::unique_ptr<boost::asio::steady_timer> timer;
 };
+
+namespace {
+constexpr int kControlFlushTimeoutMs = 2000;
+}  // namespace
 
 void NatsBroker::on_node_message(const std::string& channel, NodeMessageFn handler) {
   node_handlers_[channel] = std::move(handler);
@@ -29,13 +36,25 @@ void NatsBroker::on_node_request(const std::string& channel, NodeRequestFn handl
   request_handlers_[channel] = std::move(handler);
 }
 
-void NatsBroker::send_to_nodes(const std::string& channel, std::string_view body) {
-  if (stopping_) return;
+void NatsBroker::send_to_nodes(const std::string& channel, std::string_view body,
+                               std::function<void()> sent) {
+  if (stopping_) {
+    if (sent) sent();
+    return;
+  }
   const auto subject = subject_for(Kind::node_message, channel);
   const natsStatus status =
-      natsConnection_Publish(connection_, subject.c_str(), body.data(), static_cast<int>(body.size()));
-  if (status != NATS_OK)
-    log_.warn("NATS: a message to the other nodes on {} failed: {}", subject, natsStatus_GetText(status));
+      natsConnection_Publish(control_, subject.c_str(), body.data(), static_cast<int>(body.size()));
+  if (status != NATS_OK) {
+    log_.warn("NATS: a message to the nodes on {} failed: {}", subject, natsStatus_GetText(status));
+  }
+  if (!sent) return;
+  // Once NATS has it (a PING/PONG after it), whatever the caller sends next is ordered
+  // after it at every node; on the broker thread, so no caller waits on the network.
+  boost::asio::post(io_context_, [this, sent = std::move(sent)] {
+    if (control_connected_) natsConnection_FlushTimeout(control_, kControlFlushTimeoutMs);
+    sent();
+  });
 }
 
 void NatsBroker::deliver_node_message(const Interest& interest, natsMsg* message) {
@@ -45,9 +64,13 @@ void NatsBroker::deliver_node_message(const Interest& interest, natsMsg* message
   if (reply != nullptr && reply[0] != '\0') {
     auto it = request_handlers_.find(interest.key);
     if (it == request_handlers_.end()) return;
+    {
+      std::lock_guard lock(live_mutex_);  // this node's own ask: the others answer it
+      if (std::find(own_inboxes_.begin(), own_inboxes_.end(), reply) != own_inboxes_.end()) return;
+    }
     it->second(body, [this, reply = std::string(reply)](const std::string& answer) {
       if (!stopping_)
-        natsConnection_Publish(connection_, reply.c_str(), answer.data(), static_cast<int>(answer.size()));
+        natsConnection_Publish(control_, reply.c_str(), answer.data(), static_cast<int>(answer.size()));
     });
     return;
   }
@@ -67,7 +90,7 @@ std::vector<std::string> NatsBroker::live_nodes(std::chrono::milliseconds within
 void NatsBroker::ask_nodes(const std::string& channel, std::string_view body,
                            std::chrono::milliseconds timeout, AnswersFn done) {
   const auto expected = live_nodes(3 * settings_.heartbeat).size();
-  if (expected == 0 || stopping_ || !connected_) {
+  if (expected == 0 || stopping_ || !control_connected_) {
     done({});
     return;
   }
@@ -83,20 +106,22 @@ void NatsBroker::ask_nodes(const std::string& channel, std::string_view body,
     natsInbox* inbox = nullptr;
     natsStatus status = natsInbox_Create(&inbox);
     if (status == NATS_OK)
-      status = natsConnection_Subscribe(&ask->inbox, connection_, inbox, &NatsBroker::on_answer, closure);
+      status = natsConnection_Subscribe(&ask->inbox, control_, inbox, &NatsBroker::on_answer, closure);
     if (status != NATS_OK) {
       natsInbox_Destroy(inbox);
       delete closure;
       ask->done({});
       return;
     }
+    ask->reply = inbox;
     {
       std::lock_guard lock(live_mutex_);
       ++live_interests_;
+      own_inboxes_.push_back(ask->reply);
     }
     natsSubscription_SetOnCompleteCB(ask->inbox, &NatsBroker::on_ask_complete, closure);
     const auto subject = subject_for(Kind::node_message, channel);
-    natsConnection_PublishRequest(connection_, subject.c_str(), inbox, body.data(),
+    natsConnection_PublishRequest(control_, subject.c_str(), inbox, body.data(),
                                   static_cast<int>(body.size()));
     natsInbox_Destroy(inbox);
     ask->timer->async_wait([this, ask](boost::system::error_code ec) {
@@ -131,6 +156,10 @@ void NatsBroker::finish_ask(Ask& ask) {
   }
   ask.timer->cancel();
   auto done = std::move(ask.done);
+  {
+    std::lock_guard lock(live_mutex_);
+    std::erase(own_inboxes_, ask.reply);
+  }
   natsSubscription* inbox = std::exchange(ask.inbox, nullptr);
   natsSubscription_Unsubscribe(inbox);
   natsSubscription_Destroy(inbox);

@@ -159,30 +159,36 @@ bool valid_target(std::string_view topic) {
 
 }  // namespace
 
-PublishStatus Node::subscribe_user(std::string_view user_id, std::string_view topic) {
+PublishStatus Node::subscribe_user(std::string_view user_id, std::string_view topic,
+                                   std::function<void()> sent) {
   if (!valid_user(user_id)) return PublishStatus::invalid_user;
   if (!valid_target(topic)) return PublishStatus::invalid_topic;
   if (server_api_ == nullptr) return PublishStatus::broker_unavailable;
   server_api_->run(std::string(user_id),
-                   ServerCommand{ServerCommand::Kind::subscribe, std::string(topic), {}, true});
+                   ServerCommand{ServerCommand::Kind::subscribe, std::string(topic), {}, true},
+                   std::move(sent));
   return PublishStatus::ok;
 }
 
-PublishStatus Node::unsubscribe_user(std::string_view user_id, std::string_view topic) {
+PublishStatus Node::unsubscribe_user(std::string_view user_id, std::string_view topic,
+                                     std::function<void()> sent) {
   if (!valid_user(user_id)) return PublishStatus::invalid_user;
   if (!valid_target(topic)) return PublishStatus::invalid_topic;
   if (server_api_ == nullptr) return PublishStatus::broker_unavailable;
   server_api_->run(std::string(user_id),
-                   ServerCommand{ServerCommand::Kind::unsubscribe, std::string(topic), {}, true});
+                   ServerCommand{ServerCommand::Kind::unsubscribe, std::string(topic), {}, true},
+                   std::move(sent));
   return PublishStatus::ok;
 }
 
-PublishStatus Node::disconnect_user(std::string_view user_id, std::string_view reason, bool reconnect) {
+PublishStatus Node::disconnect_user(std::string_view user_id, std::string_view reason, bool reconnect,
+                                    std::function<void()> sent) {
   if (!valid_user(user_id)) return PublishStatus::invalid_user;
   if (server_api_ == nullptr) return PublishStatus::broker_unavailable;
   server_api_->run(
       std::string(user_id),
-      ServerCommand{ServerCommand::Kind::disconnect, {}, std::string(reason.substr(0, 256)), reconnect});
+      ServerCommand{ServerCommand::Kind::disconnect, {}, std::string(reason.substr(0, 256)), reconnect},
+      std::move(sent));
   return PublishStatus::ok;
 }
 

@@ -97,9 +97,14 @@ class Node {
   // The server API (docs/protocol.md): acts on every connection of `user_id` on every
   // node. subscribe/unsubscribe take a topic or a pattern. Returns invalid_user or
   // invalid_topic (and does nothing) for bad input; broker_unavailable without a server API.
-  PublishStatus subscribe_user(std::string_view user_id, std::string_view topic);
-  PublishStatus unsubscribe_user(std::string_view user_id, std::string_view topic);
-  PublishStatus disconnect_user(std::string_view user_id, std::string_view reason, bool reconnect);
+  // `sent` (optional) runs once the command is with NATS (at once standalone): a command
+  // made after that is applied after this one everywhere.
+  PublishStatus subscribe_user(std::string_view user_id, std::string_view topic,
+                               std::function<void()> sent = {});
+  PublishStatus unsubscribe_user(std::string_view user_id, std::string_view topic,
+                                 std::function<void()> sent = {});
+  PublishStatus disconnect_user(std::string_view user_id, std::string_view reason, bool reconnect,
+                                std::function<void()> sent = {});
   // The topics with subscribers on every node, most subscribed first; `pattern` (empty:
   // all) filters them. False (and no call of `done`) for a bad pattern.
   bool list_topics(std::string_view pattern, ServerApi::TopicsDone done) const;

@@ -56,7 +56,8 @@ std::string encode_counts(const std::vector<TopicCount>& topics, bool truncated)
 
 ServerApi::ServerApi(Broker& broker, const Hub& hub) : broker_(broker), hub_(hub) {
   broker_.on_node_message(kCommandChannel, [this](std::string_view body) {
-    // From another node, or any NATS client that can publish here: checked like REST.
+    // From any node (this one too), or any NATS client that can publish here: checked
+    // like REST.
     boost::system::error_code ec;
     const auto value = boost::json::parse(boost::json::string_view(body.data(), body.size()), ec);
     const auto* object = value.if_object();
@@ -94,8 +95,7 @@ ServerApi::ServerApi(Broker& broker, const Hub& hub) : broker_(broker), hub_(hub
   });
 }
 
-void ServerApi::run(const std::string& user_id, const ServerCommand& command) {
-  hub_.command_user(user_id, command);
+void ServerApi::run(const std::string& user_id, const ServerCommand& command, std::function<void()> sent) {
   boost::json::object message{{"op", kind_name(command.kind)}, {"user_id", user_id}};
   if (command.kind == ServerCommand::Kind::disconnect) {
     message["reason"] = command.reason;
@@ -103,7 +103,7 @@ void ServerApi::run(const std::string& user_id, const ServerCommand& command) {
   } else {
     message["topic"] = command.topic;
   }
-  broker_.send_to_nodes(kCommandChannel, boost::json::serialize(message));
+  broker_.send_to_nodes(kCommandChannel, boost::json::serialize(message), std::move(sent));
 }
 
 void ServerApi::local_topics(const std::string& pattern,

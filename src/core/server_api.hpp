@@ -3,8 +3,10 @@
 // connections to a topic, unsubscribes them, or disconnects them, on every node; and
 // lists the topics that have subscribers, cluster-wide.
 //
-// A command is done on this node at once and sent to the other nodes (<prefix>.n.api),
-// each of which does it to its own connections of the user. A topic listing gathers
+// A command goes to every node, this one included, through NATS (<prefix>.n.api; at
+// once standalone), each of which does it to its own connections of the user: every
+// node applies the commands in the same order, so sequential commands sent through
+// different nodes (a load balancer) end the same everywhere. A topic listing gathers
 // this node's workers and asks the other nodes (<prefix>.n.topics), each answering with
 // its own counts; what a node does not answer within kTopicsTimeout is left out.
 #include <chrono>
@@ -38,8 +40,10 @@ class ServerApi {
   // Registers its node channels with `broker`: construct before the broker starts.
   ServerApi(Broker& broker, const Hub& hub);
 
-  // `user_id` non-empty; `topic` a topic or pattern (validated by the caller).
-  void run(const std::string& user_id, const ServerCommand& command);
+  // `user_id` non-empty; `topic` a topic or pattern (validated by the caller). `sent`
+  // (optional) runs once NATS has the command: a command sent after that is applied
+  // after this one on every node.
+  void run(const std::string& user_id, const ServerCommand& command, std::function<void()> sent = {});
   // `pattern`: only topics it matches (empty: all). `done` runs once, on some thread.
   void topics(const std::string& pattern, TopicsDone done) const;
 

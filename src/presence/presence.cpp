@@ -85,7 +85,7 @@ void Presence::start() {
 void Presence::stop() {
   if (!started_) return;
   started_ = false;
-  {
+  if (broker_.clustered()) {
     std::lock_guard lock(mutex_);
     boost::json::object bye{{"node", settings_.node_id}, {"instance", instance_}, {"bye", true}};
     broker_.send_to_nodes(kChannel, boost::json::serialize(bye));
@@ -147,7 +147,7 @@ void Presence::tick() {
     std::lock_guard lock(mutex_);
     batch.swap(batch_);
     // To the other nodes, in order, a message per kMaxEventsPerMessage events.
-    for (std::size_t first = 0; first < batch.size(); first += kMaxEventsPerMessage) {
+    for (std::size_t first = 0; broker_.clustered() && first < batch.size(); first += kMaxEventsPerMessage) {
       boost::json::array events;
       const auto end = std::min(batch.size(), first + kMaxEventsPerMessage);
       for (std::size_t i = first; i < end; ++i) {
@@ -297,12 +297,15 @@ void Presence::on_sync_request(std::string_view body) {
   const auto* object = value.if_object();
   if (ec || object == nullptr) return;
   const auto* want = string_at(*object, "want");
+  const auto* from = string_at(*object, "node");
   if (want == nullptr || (*want != "*" && *want != settings_.node_id)) return;
+  if (from != nullptr && *from == settings_.node_id) return;  // its own request, come back
   std::lock_guard lock(mutex_);
   send_full_state_locked();
 }
 
 void Presence::send_full_state_locked() {
+  if (!broker_.clustered()) return;
   const auto members = table_.members_of(settings_.node_id);
   std::size_t part = 0;
   std::size_t first = 0;

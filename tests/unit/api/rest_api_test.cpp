@@ -18,6 +18,11 @@ struct RecordingBroker final : Broker {
   void interest_lost(Channel, const std::string&) override {}
   void when_ready(Channel, const std::string&, ReadyFn on_ready) override { on_ready(); }
   BrokerStatus status() const override { return {"nats", accepting, "node-1", 2, 5, 3}; }
+  // No other node, and nothing here uses node messages.
+  void on_node_message(const std::string&, NodeMessageFn) override {}
+  void send_to_nodes(const std::string&, std::string_view, std::function<void()> sent) override {
+    if (sent) sent();
+  }
   std::vector<PublicationPtr> published;
   bool accepting = true;
 };

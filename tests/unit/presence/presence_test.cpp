@@ -32,10 +32,14 @@ class RecordingBroker final : public Broker {
   void on_node_message(const std::string& channel, NodeMessageFn handler) override {
     handlers[channel] = std::move(handler);
   }
-  void send_to_nodes(const std::string& channel, std::string_view body) override {
-    std::lock_guard lock(mutex);
-    sent.emplace_back(channel, std::string(body));
+  void send_to_nodes(const std::string& channel, std::string_view body, std::function<void()> done) override {
+    {
+      std::lock_guard lock(mutex);
+      sent.emplace_back(channel, std::string(body));
+    }
+    if (done) done();
   }
+  bool clustered() const override { return true; }
   void on_joined_cluster(std::function<void()> handler) override { joined = std::move(handler); }
 
   std::vector<std::pair<std::string, std::string>> take() {

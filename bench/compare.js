@@ -266,43 +266,24 @@ async function main() {
     put('scale', 'natsync', 'topics', r);
   }
 
-  if (wanted('documents')) {
-    // Shared documents: natsync only (bench/documents.js; no peer has them).
-    process.stderr.write('documents: patches/s on 1 and 1,000 documents, ack latency, a 100 KiB snapshot to many subscribers\n');
-    const run = spawnSync(process.execPath, [path.join(__dirname, 'documents.js'), ...(smoke ? ['--smoke'] : [])],
-      { env: { ...process.env, NATSYNC_BIN: natsyncBin }, encoding: 'utf8', timeout: 300000 });
-    if (run.status === 0) put('documents', 'natsync', 'sqlite', JSON.parse(run.stdout.trim().split('\n').pop()));
-    else failures.push(`documents: ${run.stderr.slice(-2000)}`);
-  }
-
-  if (wanted('patterns')) {
-    // Wildcard subscriptions: the fan-out with 0, 100 and 10,000 pattern subscriptions
-    // held on the same server, matching nothing it publishes (bench/patterns.js).
-    process.stderr.write('patterns: fanout beside 0, 100 and 10,000 pattern subscriptions (bench/patterns.js)\n');
-    const run = spawnSync(process.execPath, [path.join(__dirname, 'patterns.js'), ...(smoke ? ['--smoke'] : ['--repeat', String(repeat)])],
-      { env: { ...process.env, NATSYNC_BIN: natsyncBin, NATSYNC_LOADGEN: loadgen }, encoding: 'utf8', timeout: 600000 });
-    if (run.status === 0) put('patterns', 'natsync', 'fanout', JSON.parse(run.stdout.trim().split('\n').pop()));
-    else failures.push(`patterns: ${run.stderr.slice(-2000)}`);
-  }
-
-  if (wanted('presence')) {
-    // Presence across 3 nodes on nats-server: NATS messages per join, mass join and
-    // reconnect, a new node's full states, query latency (bench/presence.js).
-    process.stderr.write('presence: 3 nodes, NATS cost of joins, a mass reconnect, queries (bench/presence.js)\n');
-    const run = spawnSync(process.execPath, [path.join(__dirname, 'presence.js'), ...(smoke ? ['--smoke'] : [])],
-      { env: { ...process.env, NATSYNC_BIN: natsyncBin }, encoding: 'utf8', timeout: 600000 });
-    if (run.status === 0) put('presence', 'natsync', 'cluster', JSON.parse(run.stdout.trim().split('\n').pop()));
-    else failures.push(`presence: ${run.stderr.slice(-2000)}`);
-  }
-
-  if (wanted('reconnect')) {
-    // natsync-client: many SDK clients brought back after a server restart (natsync only).
-    process.stderr.write('reconnect: SDK clients back after a server restart (bench/reconnect.mjs)\n');
-    const run = spawnSync(process.execPath, [path.join(__dirname, 'reconnect.mjs'), ...(smoke ? ['--smoke'] : [])],
-      { env: { ...process.env, NATSYNC_BIN: natsyncBin }, encoding: 'utf8', timeout: 300000 });
-    if (run.status === 0) put('reconnect', 'natsync', 'sdk', JSON.parse(run.stdout.trim().split('\n').pop()));
-    else failures.push(`reconnect: ${run.stderr.slice(-2000)}${run.stdout.slice(-500)}`);
-  }
+  // natsync-only scenarios, each a script of its own that prints one JSON line.
+  const script = (scenario, key, file, description, extraArgs = [], extraEnv = {}) => {
+    if (!wanted(scenario)) return;
+    process.stderr.write(`${scenario}: ${description} (bench/${file})\n`);
+    const run = spawnSync(process.execPath, [path.join(__dirname, file), ...(smoke ? ['--smoke'] : extraArgs)],
+      { env: { ...process.env, NATSYNC_BIN: natsyncBin, ...extraEnv }, encoding: 'utf8', timeout: 600000 });
+    if (run.status === 0) put(scenario, 'natsync', key, JSON.parse(run.stdout.trim().split('\n').pop()));
+    else failures.push(`${scenario}: ${run.stderr.slice(-2000)}${run.stdout.slice(-500)}`);
+  };
+  // Shared documents: no peer has them.
+  script('documents', 'sqlite', 'documents.js', 'patches/s on 1 and 1,000 documents, ack latency, a 100 KiB snapshot to many subscribers');
+  // Wildcard subscriptions: the fanout beside pattern subscriptions that match nothing it publishes.
+  script('patterns', 'fanout', 'patterns.js', 'fanout beside 0, 100 and 10,000 pattern subscriptions',
+    ['--repeat', String(repeat)], { NATSYNC_LOADGEN: loadgen });
+  // Presence across 3 nodes on nats-server: NATS messages per join, mass join and reconnect, queries.
+  script('presence', 'cluster', 'presence.js', '3 nodes, NATS cost of joins, a mass reconnect, queries');
+  // natsync-client: many SDK clients brought back after a server restart.
+  script('reconnect', 'sdk', 'reconnect.mjs', 'SDK clients back after a server restart');
 
   fs.writeFileSync(path.join(outDir, 'latest.json'), JSON.stringify(report, null, 1) + '\n');
   const table = summarize(report);

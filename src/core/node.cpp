@@ -159,37 +159,34 @@ bool valid_target(std::string_view topic) {
 
 }  // namespace
 
+PublishStatus Node::command_user(std::string_view user_id, ServerCommand command,
+                                 std::function<void()> sent) {
+  if (!valid_user(user_id)) return PublishStatus::invalid_user;
+  if (command.kind != ServerCommand::Kind::disconnect && !valid_target(command.topic))
+    return PublishStatus::invalid_topic;
+  if (server_api_ == nullptr) return PublishStatus::broker_unavailable;
+  server_api_->run(std::string(user_id), command, std::move(sent));
+  return PublishStatus::ok;
+}
+
 PublishStatus Node::subscribe_user(std::string_view user_id, std::string_view topic,
                                    std::function<void()> sent) {
-  if (!valid_user(user_id)) return PublishStatus::invalid_user;
-  if (!valid_target(topic)) return PublishStatus::invalid_topic;
-  if (server_api_ == nullptr) return PublishStatus::broker_unavailable;
-  server_api_->run(std::string(user_id),
-                   ServerCommand{ServerCommand::Kind::subscribe, std::string(topic), {}, true},
-                   std::move(sent));
-  return PublishStatus::ok;
+  return command_user(user_id, ServerCommand{ServerCommand::Kind::subscribe, std::string(topic), {}, true},
+                      std::move(sent));
 }
 
 PublishStatus Node::unsubscribe_user(std::string_view user_id, std::string_view topic,
                                      std::function<void()> sent) {
-  if (!valid_user(user_id)) return PublishStatus::invalid_user;
-  if (!valid_target(topic)) return PublishStatus::invalid_topic;
-  if (server_api_ == nullptr) return PublishStatus::broker_unavailable;
-  server_api_->run(std::string(user_id),
-                   ServerCommand{ServerCommand::Kind::unsubscribe, std::string(topic), {}, true},
-                   std::move(sent));
-  return PublishStatus::ok;
+  return command_user(user_id, ServerCommand{ServerCommand::Kind::unsubscribe, std::string(topic), {}, true},
+                      std::move(sent));
 }
 
 PublishStatus Node::disconnect_user(std::string_view user_id, std::string_view reason, bool reconnect,
                                     std::function<void()> sent) {
-  if (!valid_user(user_id)) return PublishStatus::invalid_user;
-  if (server_api_ == nullptr) return PublishStatus::broker_unavailable;
-  server_api_->run(
-      std::string(user_id),
+  return command_user(
+      user_id,
       ServerCommand{ServerCommand::Kind::disconnect, {}, std::string(reason.substr(0, 256)), reconnect},
       std::move(sent));
-  return PublishStatus::ok;
 }
 
 bool Node::list_topics(std::string_view pattern, ServerApi::TopicsDone done) const {

@@ -130,6 +130,9 @@ class Node {
                        History::PublishDone done);
 
  private:
+  // The server API's three commands: checked, then handed to every node.
+  PublishStatus command_user(std::string_view user_id, ServerCommand command, std::function<void()> sent);
+
   Broker& broker_;
   const ConnectionRegistry& registry_;
   History* history_;

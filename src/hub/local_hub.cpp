@@ -1,13 +1,8 @@
 #include "hub/local_hub.hpp"
 
 #include <algorithm>
-#include <boost/container_hash/hash.hpp>
 
 namespace natsync {
-
-std::size_t LocalHub::StringHash::operator()(std::string_view s) const noexcept {
-  return boost::hash_range(s.begin(), s.end());
-}
 
 bool LocalHub::erase_from(Index& index, std::string_view key, Subscriber* subscriber) {
   auto it = index.find(key);

@@ -27,6 +27,7 @@
 #include "hub/channel.hpp"
 #include "hub/pattern_index.hpp"
 #include "hub/publication.hpp"
+#include "hub/string_hash.hpp"
 #include "hub/subscriber.hpp"
 
 namespace natsync {
@@ -80,14 +81,6 @@ class LocalHub {
   struct Entry {
     std::string user;
     std::vector<std::string> topics;
-  };
-  struct StringHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept;
-  };
-  struct StringEqual {
-    using is_transparent = void;
-    bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
   };
   using Index = boost::unordered_flat_map<std::string, std::vector<Subscriber*>, StringHash, StringEqual>;
 

@@ -1,7 +1,6 @@
 #include "hub/pattern_index.hpp"
 
 #include <algorithm>
-#include <boost/container_hash/hash.hpp>
 
 namespace natsync {
 namespace {
@@ -29,10 +28,6 @@ bool erase_from(std::vector<Subscriber*>& list, Subscriber* subscriber) {
 }
 
 }  // namespace
-
-std::size_t PatternIndex::StringHash::operator()(std::string_view s) const noexcept {
-  return boost::hash_range(s.begin(), s.end());
-}
 
 bool PatternIndex::Node::empty() const { return subscribers.empty() && (!next || next->empty()); }
 

@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "hub/string_hash.hpp"
 #include "protocol/topic_pattern.hpp"
 
 namespace natsync {
@@ -43,14 +44,6 @@ class PatternIndex {
     std::unique_ptr<Level> next;           // tokens after this one
     std::vector<Subscriber*> subscribers;  // of the patterns that end here
     bool empty() const;
-  };
-  struct StringHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept;
-  };
-  struct StringEqual {
-    using is_transparent = void;
-    bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
   };
   struct Level {
     boost::unordered_flat_map<std::string, Node, StringHash, StringEqual> literal;

@@ -1,13 +1,8 @@
 #include "presence/member_table.hpp"
 
-#include <boost/container_hash/hash.hpp>
 #include <boost/unordered/unordered_flat_set.hpp>
 
 namespace natsync {
-
-std::size_t MemberTable::Hash::operator()(std::string_view s) const noexcept {
-  return boost::hash_range(s.begin(), s.end());
-}
 
 bool MemberTable::join(const std::string& node, const std::string& topic, const PresenceMember& member) {
   auto& members = nodes_[node][topic];

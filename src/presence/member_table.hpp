@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "hub/string_hash.hpp"
 #include "protocol/presence_messages.hpp"
 
 namespace natsync {
@@ -40,17 +41,10 @@ class MemberTable {
   std::size_t size() const { return size_; }
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept;
-  };
-  struct Equal {
-    using is_transparent = void;
-    bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
-  };
-  using Members = boost::unordered_flat_map<std::string, std::string, Hash, Equal>;  // client -> user
-  using Topics = boost::unordered_flat_map<std::string, Members, Hash, Equal>;
-  boost::unordered_flat_map<std::string, Topics, Hash, Equal> nodes_;
+  using Members =
+      boost::unordered_flat_map<std::string, std::string, StringHash, StringEqual>;  // client -> user
+  using Topics = boost::unordered_flat_map<std::string, Members, StringHash, StringEqual>;
+  boost::unordered_flat_map<std::string, Topics, StringHash, StringEqual> nodes_;
   std::size_t size_ = 0;
 };
 

@@ -27,6 +27,13 @@ std::string random_instance() {
   return out;
 }
 
+// A node message: one JSON object, or null (from any NATS client: anything else is dropped).
+const boost::json::object* parse_object(std::string_view body, boost::json::value& storage) {
+  boost::system::error_code ec;
+  storage = boost::json::parse(boost::json::string_view(body.data(), body.size()), ec);
+  return ec ? nullptr : storage.if_object();
+}
+
 const boost::json::string* string_at(const boost::json::object& object, std::string_view key) {
   const auto* value = object.if_contains(key);
   return value != nullptr && value->is_string() ? &value->get_string() : nullptr;
@@ -209,10 +216,9 @@ void Presence::deliver(const std::vector<Pending>& events) {
 }
 
 void Presence::on_message(std::string_view body) {
-  boost::system::error_code ec;
-  const auto value = boost::json::parse(boost::json::string_view(body.data(), body.size()), ec);
-  const auto* object = value.if_object();
-  if (ec || object == nullptr) return;
+  boost::json::value value;
+  const auto* object = parse_object(body, value);
+  if (object == nullptr) return;
   const auto* node_text = string_at(*object, "node");
   const auto* instance_text = string_at(*object, "instance");
   if (node_text == nullptr || instance_text == nullptr || node_text->empty() ||
@@ -292,10 +298,9 @@ void Presence::ask_full_state(const std::string& node) {
 }
 
 void Presence::on_sync_request(std::string_view body) {
-  boost::system::error_code ec;
-  const auto value = boost::json::parse(boost::json::string_view(body.data(), body.size()), ec);
-  const auto* object = value.if_object();
-  if (ec || object == nullptr) return;
+  boost::json::value value;
+  const auto* object = parse_object(body, value);
+  if (object == nullptr) return;
   const auto* want = string_at(*object, "want");
   const auto* from = string_at(*object, "node");
   if (want == nullptr || (*want != "*" && *want != settings_.node_id)) return;

@@ -1,5 +1,5 @@
 // The demo: a board of cards (one shared document, `board.main`) and a chat (a durable
-// topic, `chat.main`), written against natsync-client alone. Open it in two windows,
+// topic, `chat.main`, with who is here: its presence), written against natsync-client alone. Open it in two windows,
 // go offline in one (DevTools → Network → Offline), edit in both, come back: both
 // converge. window.demo exposes the client for the browser tests.
 import { createClient } from './natsync-client.js';
@@ -145,5 +145,34 @@ $('chat-form').addEventListener('submit', (e) => {
   showMessage(message);  // the server sends a `sync` to every subscriber but its sender
   track(client.publish('chat.main', message)).catch((err) => console.warn(err));
 });
+
+// --- who is here: the chat topic's presence (PRESENCE_TOPICS on the server) ---------------
+
+const here = new Map();  // client id -> user id: one user may have several windows
+function showHere() {
+  $('online').textContent = [...new Set(here.values())].sort().join(', ') || '—';
+}
+async function loadHere() {
+  try {
+    const { members } = await client.presence('chat.main');
+    here.clear();
+    for (const member of members) here.set(member.client_id, member.user_id);
+    showHere();
+  } catch {
+    $('online').textContent = 'n/a (the server keeps no presence for chat.main)';
+  }
+}
+chat.on('join', ({ clientId, userId }) => {
+  here.set(clientId, userId);
+  showHere();
+});
+chat.on('leave', ({ clientId }) => {
+  here.delete(clientId);
+  showHere();
+});
+chat.on('summary', loadHere);  // many came and went at once: ask for the list
+chat.ready.then(loadHere);
+// Back after a reconnect: ask again once the subscription is restored.
+client.on('connected', () => setTimeout(loadHere, 300));
 
 window.demo = { client, board, chat, addCard, editCard, deleteCard, moveCard, user };

@@ -27,6 +27,8 @@ void Hub::visit_shards(std::function<void(const LocalHub&)> visit, std::function
     return;
   }
   struct Visit {
+    Visit(std::function<void(const LocalHub&)> v, std::function<void()> d, std::size_t n)
+        : visit(std::move(v)), done(std::move(d)), left(n) {}
     std::function<void(const LocalHub&)> visit;
     std::function<void()> done;
     std::atomic<std::size_t> left;

@@ -10,7 +10,7 @@ import { startServer, publishRest, waitFor } from './helpers.js';
 
 const WEB = fileURLToPath(new URL('../../../examples/web/', import.meta.url));
 const BROWSER = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const ENV = { STATIC_DIR: WEB, DOCUMENT_TOPICS: 'board.>,sdk.doc', DURABLE_TOPICS: 'chat.>,sdk.d', DOCUMENT_STORE: 'memory' };
+const ENV = { STATIC_DIR: WEB, DOCUMENT_TOPICS: 'board.>,sdk.doc', DURABLE_TOPICS: 'chat.>,sdk.d', DOCUMENT_STORE: 'memory', PRESENCE_TOPICS: 'chat.>' };
 
 let browser;
 const servers = [];
@@ -89,6 +89,10 @@ test('the demo: two browsers edit one board at once and converge; one goes offli
   const a = await openPage(contextA, `${server.http}/?user=ann`);
   const b = await openPage(contextB, `${server.http}/?user=ben`);
   for (const page of [a, b]) await page.waitForFunction(() => window.demo?.board.synced);
+  // Who is here (the chat's presence): each window shows both users.
+  for (const page of [a, b]) {
+    await page.waitForFunction(() => document.getElementById('online').textContent === 'ann, ben', null, { timeout: 5000 });
+  }
 
   await Promise.all([
     (async () => { for (let i = 1; i <= 4; i++) await addCardByHand(a, `ann ${i}`); })(),
@@ -130,6 +134,8 @@ test('the demo: two browsers edit one board at once and converge; one goes offli
   for (const text of ['ben offline', 'ann 1 (edited by ben offline)', 'ann while ben is away']) assert.ok(texts.includes(text), text);
   assert.equal(texts.includes('ann 2'), false);
   await b.waitForFunction(() => document.getElementById('messages').textContent.includes('did you see this, ben?'));
+  // Back online, Ben's window asked who is here again.
+  await b.waitForFunction(() => document.getElementById('online').textContent === 'ann, ben', null, { timeout: 5000 });
   await contextA.close();
   await contextB.close();
   assert.deepEqual(pageErrors, []);

@@ -5,7 +5,7 @@ import { chromium } from 'playwright-core';
 import { startServer } from './helpers.js';
 import { fileURLToPath } from 'node:url';
 const WEB = fileURLToPath(new URL('../../../examples/web/', import.meta.url));
-const server = await startServer({ STATIC_DIR: WEB, DOCUMENT_TOPICS: 'board.>', DURABLE_TOPICS: 'chat.>', DOCUMENT_STORE: 'memory' }, { single: true });
+const server = await startServer({ STATIC_DIR: WEB, DOCUMENT_TOPICS: 'board.>', DURABLE_TOPICS: 'chat.>', DOCUMENT_STORE: 'memory', PRESENCE_TOPICS: 'chat.>' }, { single: true });
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--headless=new'] });
 const a = await (await browser.newContext({ viewport: { width: 1000, height: 560 } })).newPage();
 const b = await (await browser.newContext({ viewport: { width: 1000, height: 560 } })).newPage();

@@ -225,7 +225,8 @@ void NatsBroker::when_ready(Channel channel, const std::string& key, ReadyFn on_
 NatsBroker::Interest* NatsBroker::subscribe(Kind kind, const std::string& key) {
   auto subject = subject_for(kind, key);
   if (auto it = interests_.find(subject); it != interests_.end()) return it->second;
-  auto* interest = new Interest{this, kind, key, subject, nullptr, 0, false, {}, false};
+  auto* interest = new Interest{this, kind,  key, subject, nullptr,
+                                0,    false, {},  false,   kind == Kind::topic && is_pattern(key)};
   // Topics (and patterns) in this node's queue group: each message once per node.
   const natsStatus status =
       kind == Kind::topic
@@ -357,7 +358,7 @@ void NatsBroker::deliver(Interest& interest, natsMsg* message) {
   }
   switch (interest.kind) {
     case Kind::topic: {
-      if (!is_pattern(interest.key)) {
+      if (!interest.pattern) {
         hub_.dispatch(make_publication(Publication::Target::topic, interest.key,
                                        make_topic_data_frame(interest.key, body)));
         break;

@@ -103,6 +103,7 @@ class NatsBroker final : public Broker {
     bool ready = false;
     std::vector<ReadyFn> waiting;
     bool draining = false;  // unsubscribed by a drain: destroyed once complete
+    bool pattern = false;   // a topic pattern: each message's topic is its subject's tail
   };
   struct Ask;  // one ask_nodes in progress
 

@@ -280,6 +280,9 @@ async function main() {
   // Wildcard subscriptions: the fanout beside pattern subscriptions that match nothing it publishes.
   script('patterns', 'fanout', 'patterns.js', 'fanout beside 0, 100 and 10,000 pattern subscriptions',
     ['--repeat', String(repeat)], { NATSYNC_LOADGEN: loadgen });
+  // GET /metrics: the fanout with and without a scraper every second.
+  script('metrics', 'fanout', 'metrics.js', 'fanout without and with a /metrics scraper every second',
+    ['--repeat', String(repeat)], { NATSYNC_LOADGEN: loadgen });
   // Presence across 3 nodes on nats-server: NATS messages per join, mass join and reconnect, queries.
   script('presence', 'cluster', 'presence.js', '3 nodes, NATS cost of joins, a mass reconnect, queries');
   // natsync-client: many SDK clients brought back after a server restart.
@@ -352,6 +355,12 @@ function summarize(report) {
   if (pt) {
     rows.push('', `| fanout beside pattern subscriptions (${pt.subscribers} subscribers, window ${pt.window}) | deliveries/s |`, '|---|---|');
     for (const [count, value] of Object.entries(pt.deliveries_per_s)) rows.push(`| ${fmt(Number(count))} patterns | ${fmt(value)} |`);
+  }
+  const mt = s.metrics?.natsync?.fanout;
+  if (mt) {
+    rows.push('', `| fanout and GET /metrics (${mt.subscribers} subscribers, window ${mt.window}) | deliveries/s |`, '|---|---|');
+    rows.push(`| no scraper | ${fmt(mt.deliveries_per_s.without_scraper)} |`);
+    rows.push(`| a scrape every second (${mt.scrape_ms.p50} ms each at p50) | ${fmt(mt.deliveries_per_s.scraper_every_1s)} |`);
   }
   const pr = s.presence?.natsync?.cluster;
   if (pr) {

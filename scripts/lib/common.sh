@@ -8,14 +8,16 @@ NATSYNC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BUILD_PACKAGES=(build-essential cmake ninja-build pkg-config ccache
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev
   libnats-dev libcpp-jwt-dev nlohmann-json3-dev libssl-dev libsimdjson-dev
-  libspdlog-dev libfmt-dev libcli11-dev libsqlite3-dev)
+  libspdlog-dev libfmt-dev libcli11-dev libsqlite3-dev prometheus-cpp-dev)
 # Extra packages for the tests: GoogleTest, Google Benchmark, nats-server, curl,
 # gnuplot for bench/compare's chart (CI runs its smoke), python3 for the frozen
 # subscribers of the slow-consumer test (it can shrink a socket's receive buffer),
 # openssl to make the TLS tests' self-signed certificates, chromium for the browser tests of
-# natsync-client and the demo (driven by npm playwright-core: no browser download).
+# natsync-client, the demo and the admin page (driven by npm playwright-core: no browser
+# download); prometheus for promtool (GET /metrics is checked with it), lintian and
+# dpkg-dev for the Debian package, systemd for systemd-analyze verify of the unit.
 TEST_PACKAGES=(libgtest-dev libgmock-dev libbenchmark-dev nats-server curl clang-format gnuplot-nox python3 openssl
-  chromium)
+  chromium prometheus lintian dpkg-dev systemd)
 
 log() { printf '==> [%4ss] %s\n' "$SECONDS" "$*"; }
 

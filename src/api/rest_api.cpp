@@ -1,5 +1,7 @@
 #include "api/rest_api.hpp"
 
+#include "api/admin_page.hpp"
+
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/verb.hpp>
 #include <boost/url/parse.hpp>
@@ -36,6 +38,15 @@ std::string status_json(const NodeStatus& status) {
            std::to_string(broker.cluster_connections) + R"(},"broker_subscriptions":)" +
            std::to_string(broker.subscriptions);
   }
+  // Every node: this one first, then the others it has heard from (docs/operations.md).
+  out += R"(,"nodes":[{"node":)" + json_quote(broker.node_id) + R"(,"connections":)" +
+         std::to_string(status.connections) + R"(,"state":"up","last_seen_ms":0})";
+  for (const auto& peer : broker.peers) {
+    out += R"(,{"node":)" + json_quote(peer.node_id) + R"(,"connections":)" +
+           std::to_string(peer.connections) + R"(,"state":)" + (peer.alive ? R"("up")" : R"("silent")") +
+           R"(,"last_seen_ms":)" + std::to_string(peer.last_seen_ms) + "}";
+  }
+  out += "]";
   if (status.history_messages)
     out += R"(,"history":{"messages":)" + std::to_string(*status.history_messages) + "}";
   if (status.documents) out += R"(,"documents":{"loaded":)" + std::to_string(*status.documents) + "}";
@@ -53,12 +64,19 @@ struct Route {
   http::verb method;
 };
 constexpr Route kRoutes[] = {
-    {"/api/sync/publish", http::verb::post},    {"/api/sync/broadcast", http::verb::post},
-    {"/api/sync/status", http::verb::get},      {"/api/sync/history", http::verb::get},
-    {"/api/sync/document", http::verb::get},    {"/api/sync/document", http::verb::post},
-    {"/api/sync/subscribe", http::verb::post},  {"/api/sync/unsubscribe", http::verb::post},
-    {"/api/sync/disconnect", http::verb::post}, {"/api/sync/topics", http::verb::get},
-    {"/api/sync/presence", http::verb::get},    {"/healthz", http::verb::get},
+    {"/api/sync/publish", http::verb::post},
+    {"/api/sync/broadcast", http::verb::post},
+    {"/api/sync/status", http::verb::get},
+    {"/api/sync/history", http::verb::get},
+    {"/api/sync/document", http::verb::get},
+    {"/api/sync/document", http::verb::post},
+    {"/api/sync/subscribe", http::verb::post},
+    {"/api/sync/unsubscribe", http::verb::post},
+    {"/api/sync/disconnect", http::verb::post},
+    {"/api/sync/topics", http::verb::get},
+    {"/api/sync/presence", http::verb::get},
+    {"/healthz", http::verb::get},
+    {"/metrics", http::verb::get},
 };
 
 }  // namespace
@@ -108,6 +126,9 @@ void RestApi::handle(const HttpRequest& request, MessageParser& parser, Respond 
         make_error_response(http::status::upgrade_required, "upgrade_required",
                             "/ws/sync is a WebSocket endpoint: send an Upgrade request", version, keep_alive);
     response.set(http::field::upgrade, "websocket");
+  } else if (admin_ui_ && is_admin_path(path) &&
+             (request.method() == http::verb::get || request.method() == http::verb::head)) {
+    response = serve_admin_file(request, path);
   } else if (route == nullptr && static_files_ && !path.starts_with("/api/") &&
              (request.method() == http::verb::get || request.method() == http::verb::head)) {
     response = static_files_->serve(request);
@@ -126,6 +147,9 @@ void RestApi::handle(const HttpRequest& request, MessageParser& parser, Respond 
         make_error_response(http::status::method_not_allowed, "method_not_allowed",
                             "use " + methods + " for " + std::string(route->path), version, keep_alive);
     response.set(http::field::allow, methods);
+  } else if (path == "/metrics") {
+    metrics(request, std::move(respond));
+    return;
   } else if (path == "/healthz") {
     response = json_response(http::status::ok, R"({"status":"ok"})", version, keep_alive);
   } else if (path == "/api/sync/status") {
@@ -159,12 +183,34 @@ void RestApi::handle(const HttpRequest& request, MessageParser& parser, Respond 
   respond(std::move(response));
 }
 
+void RestApi::metrics(const HttpRequest& request, Respond respond) const {
+  const auto version = request.version();
+  const bool keep_alive = request.keep_alive();
+  if (metrics_ == nullptr) {
+    return respond(
+        make_error_response(http::status::not_found, "not_found", "no metrics here", version, keep_alive));
+  }
+  if (!metrics_public_) {
+    if (auto refusal = refuse_caller(request)) return respond(std::move(*refusal));
+  }
+  metrics_->render([respond = std::move(respond), version, keep_alive](std::string text) {
+    HttpResponse response{http::status::ok, version};
+    response.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+    response.set(http::field::cache_control, "no-store");
+    response.keep_alive(keep_alive);
+    response.body() = std::move(text);
+    response.prepare_payload();
+    respond(std::move(response));
+  });
+}
+
 std::optional<HttpResponse> RestApi::refuse_caller(const HttpRequest& request) const {
   if (auth_.rest_caller_accepted(request[http::field::authorization], request["X-API-Key"],
                                  std::chrono::system_clock::now())) {
     return std::nullopt;
   }
   const bool gave_key = !request[http::field::authorization].empty() || !request["X-API-Key"].empty();
+  node_.metrics().auth_failed(gave_key ? AuthFailure::api_key : AuthFailure::missing);
   return make_error_response(
       gave_key ? http::status::forbidden : http::status::unauthorized,
       gave_key ? "forbidden" : "unauthorized",
@@ -260,6 +306,7 @@ void RestApi::publish(const HttpRequest& request, MessageParser& parser, Publish
     response.set(http::field::retry_after, "1");
     return response;
   };
+  node_.metrics().published(PublicationSource::rest);
   if (durable) {
     // Answered once the message is stored: with its offset in the topic's history.
     node_.publish_durable(

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string_view>
 
+#include "api/metrics_source.hpp"
 #include "auth/authenticator.hpp"
 #include "auth/origin_policy.hpp"
 #include "core/node.hpp"
@@ -47,6 +48,15 @@ class RestApi {
   using Respond = std::function<void(HttpResponse)>;
   void handle(const HttpRequest& request, MessageParser& parser, Respond respond) const;
 
+  // GET /metrics answers with `source` (null: 404); `open`: METRICS_PUBLIC, no caller check.
+  // Set while the server is assembled, before any request.
+  void set_metrics(const MetricsSource* source, bool open) {
+    metrics_ = source;
+    metrics_public_ = open;
+  }
+  // ADMIN_UI: serve the admin page at /admin (api/admin_page.hpp).
+  void set_admin_ui(bool on) { admin_ui_ = on; }
+
  private:
   void publish(const HttpRequest& request, MessageParser& parser, PublishKind kind, Respond respond) const;
   void history(const HttpRequest& request, Respond respond) const;
@@ -55,6 +65,7 @@ class RestApi {
   void server_command(const HttpRequest& request, std::string_view path, Respond respond) const;
   void list_topics(const HttpRequest& request, Respond respond) const;
   void presence(const HttpRequest& request, Respond respond) const;
+  void metrics(const HttpRequest& request, Respond respond) const;
   // The REST caller proves the API key or an admin token; nullopt if so, else the 401/403.
   std::optional<HttpResponse> refuse_caller(const HttpRequest& request) const;
 
@@ -62,6 +73,9 @@ class RestApi {
   const Authenticator& auth_;
   const OriginPolicy& origins_;
   std::unique_ptr<const StaticFiles> static_files_;  // null: no STATIC_DIR
+  const MetricsSource* metrics_ = nullptr;
+  bool metrics_public_ = false;
+  bool admin_ui_ = false;
 };
 
 }  // namespace natsync

@@ -1,6 +1,7 @@
 #include "auth/authenticator.hpp"
 
 #include <openssl/crypto.h>
+#include <simdjson.h>
 
 #include <algorithm>
 #include <cctype>
@@ -58,8 +59,12 @@ bool Authenticator::may_publish(const TopicPermissions& permissions, std::string
 
 UpgradeIdentity Authenticator::identify_upgrade(const UpgradeCredentials& credentials, SystemTime now) const {
   if (!verifier_) {
-    // Development mode: the caller says who it is. Anonymous when absent.
-    auto user = credentials.query_user_id.substr(0, 256);
+    // Development mode: the caller says who it is. Anonymous when absent. The id goes
+    // into text frames (connect, presence), which must be UTF-8: anything else is refused,
+    // as is an id longer than the 256 bytes every other path allows.
+    const auto user = credentials.query_user_id;
+    if (user.size() > 256 || !simdjson::validate_utf8(user.data(), user.size()))
+      return AuthError{ErrorCode::auth_failed, "user_id must be UTF-8 text of at most 256 bytes"};
     return with_defaults(Identity{std::string(user), std::nullopt, nullptr, false});
   }
   std::string_view token = credentials.query_token;

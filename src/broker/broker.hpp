@@ -25,6 +25,14 @@
 
 namespace natsync {
 
+// Another node this one has heard from (its heartbeats).
+struct PeerNode {
+  std::string node_id;
+  std::size_t connections = 0;    // as its last heartbeat said
+  std::int64_t last_seen_ms = 0;  // since that heartbeat
+  bool alive = true;              // heard within 3 heartbeat intervals
+};
+
 struct BrokerStatus {
   std::string name;                     // "memory" or "nats"
   bool connected = true;                // to the other nodes (always true standalone)
@@ -32,6 +40,9 @@ struct BrokerStatus {
   std::size_t nodes = 1;                // nodes seen recently, this one included
   std::size_t cluster_connections = 0;  // sum of every node's open connections
   std::size_t subscriptions = 0;        // subscriptions held in the message bus
+  std::uint64_t received = 0;           // publications other nodes sent that reached this one
+  std::uint64_t publish_errors = 0;     // publications NATS did not take (REST answered 503)
+  std::vector<PeerNode> peers;          // the other nodes seen since start, by id
 };
 
 class Broker {

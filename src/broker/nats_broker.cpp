@@ -1,5 +1,6 @@
 #include "broker/nats_broker.hpp"
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/json/parse.hpp>
 #include <stdexcept>
@@ -356,6 +357,7 @@ void NatsBroker::deliver(Interest& interest, natsMsg* message) {
     log_.warn("NATS: dropped a message on {} whose body is not one JSON value", natsMsg_GetSubject(message));
     return;
   }
+  received_.fetch_add(1, std::memory_order_relaxed);
   switch (interest.kind) {
     case Kind::topic: {
       if (!interest.pattern) {
@@ -473,14 +475,22 @@ BrokerStatus NatsBroker::status() const {
   status.connected = connected_;
   status.node_id = settings_.node_id;
   status.subscriptions = subscription_count_;
+  status.received = received_.load(std::memory_order_relaxed);
+  status.publish_errors = publish_failures_.load(std::memory_order_relaxed);
   status.cluster_connections = registry_.connections();
   const auto now = std::chrono::steady_clock::now();
   std::lock_guard lock(peers_mutex_);
   for (const auto& [node, peer] : peers_) {
-    if (now - peer.seen > 3 * settings_.heartbeat) continue;
+    const bool alive = now - peer.seen <= 3 * settings_.heartbeat;
+    status.peers.push_back(
+        PeerNode{node, peer.connections,
+                 std::chrono::duration_cast<std::chrono::milliseconds>(now - peer.seen).count(), alive});
+    if (!alive) continue;
     ++status.nodes;
     status.cluster_connections += peer.connections;
   }
+  std::sort(status.peers.begin(), status.peers.end(),
+            [](const PeerNode& a, const PeerNode& b) { return a.node_id < b.node_id; });
   return status;
 }
 

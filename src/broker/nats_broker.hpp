@@ -157,6 +157,7 @@ class NatsBroker final : public Broker {
   std::atomic<bool> connected_{false};
   std::atomic<bool> stopping_{false};
   std::atomic<std::uint64_t> publish_failures_{0};
+  std::atomic<std::uint64_t> received_{0};  // topic, user and broadcast messages from NATS
 
   boost::asio::io_context io_context_{1};
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;

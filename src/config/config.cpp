@@ -3,12 +3,18 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <random>
 #include <thread>
+#include <tuple>
 
+#include "config/config_file.hpp"
+#include "config/version.hpp"
 #include "protocol/topic.hpp"
 #include "protocol/topic_pattern.hpp"
 
@@ -66,6 +72,9 @@ struct RawSettings {
   std::string ws_message_rate = "1000";
   std::string ws_message_burst = "1000";
   std::string ws_compression = "off";
+  std::string log_format = "text";
+  std::string metrics_public = "off";
+  std::string admin_ui = "off";
   std::string document_max_bytes = "262144";
   std::string presence_max_members = "1000";
 };
@@ -195,6 +204,12 @@ std::vector<Setting> settings_of(Config& config, RawSettings& raw) {
       text_setting("--allowed-origins", "ALLOWED_ORIGINS", "comma list of allowed Origin values; empty = any",
                    raw.allowed_origins),
       text_setting("--log-level", "LOG_LEVEL", "debug|info|warn|error", raw.log_level),
+      text_setting("--log-format", "LOG_FORMAT", "text|json (json: one object a line)", raw.log_format),
+      text_setting("--metrics-public", "METRICS_PUBLIC",
+                   "on|off: GET /metrics without the API key (a scraper on a private network)",
+                   raw.metrics_public),
+      text_setting("--admin-ui", "ADMIN_UI", "on|off: the admin page at /admin (API key or admin token)",
+                   raw.admin_ui),
       text_setting("--worker-threads", "WORKER_THREADS", "I/O threads; 0 = one per core", raw.worker_threads),
       text_setting("--nats-url", "NATS_URL",
                    "comma list of NATS servers (nats://host:4222,...); set = multi-node mode", raw.nats_url),
@@ -282,6 +297,44 @@ std::vector<Setting> settings_of(Config& config, RawSettings& raw) {
   };
 }
 
+// CONFIG_FILE's name: --config-file (either form) on the command line, else the variable.
+std::string config_file_named(int argc, const char* const* argv) {
+  constexpr std::string_view kFlag = "--config-file";
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == kFlag && i + 1 < argc) return argv[i + 1];
+    if (arg.starts_with(kFlag) && arg.size() > kFlag.size() && arg[kFlag.size()] == '=')
+      return std::string(arg.substr(kFlag.size() + 1));
+  }
+  const char* variable = std::getenv("CONFIG_FILE");
+  return variable != nullptr ? variable : "";
+}
+
+// Sets each setting the file names as its text before CLI11 reads the environment and the
+// flags, which replace it when they give one. A key that names no setting is an error: a
+// typo in a production file must not be silently ignored.
+std::string apply_config_file(const std::string& path, const std::vector<Setting>& settings) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return std::string("cannot be read: ") + std::strerror(errno);
+  std::string text;
+  constexpr std::size_t kMaxBytes = 1 << 20;
+  text.resize(kMaxBytes + 1);
+  file.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(file.gcount()));
+  if (text.size() > kMaxBytes) return "larger than 1 MiB";
+  auto parsed = parse_config_file(text);
+  if (auto* error = std::get_if<std::string>(&parsed)) return *error;
+  for (const auto& entry : std::get<std::vector<ConfigFileEntry>>(parsed)) {
+    if (entry.key == "CONFIG_FILE") return "CONFIG_FILE inside it (line " + std::to_string(entry.line) + ")";
+    const auto it = std::find_if(settings.begin(), settings.end(),
+                                 [&](const Setting& setting) { return entry.key == setting.env; });
+    if (it == settings.end())
+      return "unknown setting " + entry.key + " (line " + std::to_string(entry.line) + ")";
+    *it->text = entry.value;
+  }
+  return {};
+}
+
 // The numbers and durations of `settings`: empty, or the first error.
 std::string convert(const std::vector<Setting>& settings) {
   for (const auto& setting : settings) {
@@ -332,10 +385,21 @@ std::string check_settings(Config& config, const RawSettings& raw) {
            raw.ws_ping_interval + ")";
   }
 
-  if (raw.ws_compression == "on" || raw.ws_compression == "true" || raw.ws_compression == "1") {
-    config.ws_compression = true;
-  } else if (raw.ws_compression != "off" && raw.ws_compression != "false" && raw.ws_compression != "0") {
-    return "WS_COMPRESSION '" + raw.ws_compression + "' must be on or off";
+  for (const auto& [name, text, target] :
+       {std::tuple{"WS_COMPRESSION", &raw.ws_compression, &config.ws_compression},
+        std::tuple{"METRICS_PUBLIC", &raw.metrics_public, &config.metrics_public},
+        std::tuple{"ADMIN_UI", &raw.admin_ui, &config.admin_ui}}) {
+    const auto& value = *text;
+    if (value == "on" || value == "true" || value == "1") {
+      *target = true;
+    } else if (value != "off" && value != "false" && value != "0") {
+      return std::string(name) + " '" + value + "' must be on or off";
+    }
+  }
+  if (raw.log_format == "json") {
+    config.log_format = LogFormat::json;
+  } else if (raw.log_format != "text") {
+    return "LOG_FORMAT '" + raw.log_format + "' must be text or json";
   }
 
   auto level = parse_log_level(raw.log_level);
@@ -418,9 +482,25 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
   CLI::App app{"natsync: real-time data sync server (WebSocket + REST)", "natsync"};
   app.get_formatter()->column_width(34);
   const auto settings = settings_of(config, raw);
+  // CONFIG_FILE first: its values become the defaults the environment and flags override.
+  config.config_file = config_file_named(argc, argv);
+  if (!config.config_file.empty()) {
+    if (auto error = apply_config_file(config.config_file, settings); !error.empty())
+      return {std::nullopt, 2,
+              "natsync: invalid configuration: CONFIG_FILE '" + config.config_file + "': " + error};
+  }
   for (const auto& setting : settings) {
     app.add_option(setting.flag, *setting.text, setting.help)->envname(setting.env)->capture_default_str();
   }
+  std::string config_file_flag;
+  app.add_option("--config-file", config_file_flag,
+                 "file of KEY=value lines (a systemd EnvironmentFile); environment and flags override it")
+      ->envname("CONFIG_FILE");
+  bool check_only = false;
+  bool version = false;
+  app.add_flag("--check-config", check_only,
+               "load and check every setting and file, then exit 0, or 2 with the error; binds nothing");
+  app.add_flag("--version", version, "print the version and exit");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -428,6 +508,7 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
   } catch (const CLI::ParseError& e) {
     return {std::nullopt, 2, std::string("natsync: ") + e.what()};
   }
+  if (version) return {std::nullopt, 0, "natsync " + std::string(kVersion)};
   auto error = apply_listen_address(config, raw);
   if (error.empty()) error = convert(settings);
   if (error.empty()) error = check_settings(config, raw);
@@ -435,7 +516,7 @@ ConfigOutcome load_config(int argc, const char* const* argv) {
   if (config.node_id.empty()) config.node_id = generate_node_id();
   if (config.node_id.size() > 128)
     return {std::nullopt, 2, "natsync: invalid configuration: NODE_ID must be at most 128 bytes"};
-  return {std::move(config), 0, {}};
+  return {std::move(config), 0, {}, check_only};
 }
 
 }  // namespace natsync

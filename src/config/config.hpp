@@ -13,6 +13,7 @@
 namespace natsync {
 
 enum class LogLevel { debug, info, warn, error };
+enum class LogFormat { text, json };
 
 struct ListenAddress {
   std::string host = "0.0.0.0";
@@ -95,6 +96,11 @@ struct Config {
   // TLS (https:// and wss://): both set, or neither (plain HTTP).
   std::string tls_cert_file;  // PEM certificate chain, the server's certificate first
   std::string tls_key_file;   // PEM private key of that certificate
+  // Operations (docs/operations.md).
+  LogFormat log_format = LogFormat::text;  // LOG_FORMAT: json = one JSON object a line
+  bool metrics_public = false;             // METRICS_PUBLIC: GET /metrics without the API key
+  bool admin_ui = false;                   // ADMIN_UI: the admin page at /admin
+  std::string config_file;                 // CONFIG_FILE: KEY=value lines (already applied)
 };
 
 // What reading the command line and environment decided: run with `config`, or exit
@@ -103,6 +109,7 @@ struct ConfigOutcome {
   std::optional<Config> config;
   int exit_code = 0;
   std::string message;
+  bool check_only = false;  // --check-config: validate everything, then exit (0 or 2)
 };
 
 ConfigOutcome load_config(int argc, const char* const* argv);

@@ -67,6 +67,7 @@ void Node::publish_durable(const std::string& topic, std::string_view compact_js
 }
 
 PublishStatus Node::publish_json(std::string_view topic, std::string_view data_json) {
+  metrics_.published(PublicationSource::api);
   if (!is_valid_topic(topic)) return PublishStatus::invalid_topic;
   auto data = compact(data_json);
   if (!data) return PublishStatus::invalid_data;
@@ -74,6 +75,7 @@ PublishStatus Node::publish_json(std::string_view topic, std::string_view data_j
 }
 
 void Node::publish_json(std::string_view topic, std::string_view data_json, PublishDone done) {
+  metrics_.published(PublicationSource::api);
   if (!is_valid_topic(topic)) return done(PublishStatus::invalid_topic);
   auto data = compact(data_json);
   if (!data) return done(PublishStatus::invalid_data);
@@ -81,17 +83,20 @@ void Node::publish_json(std::string_view topic, std::string_view data_json, Publ
 }
 
 void Node::publish(std::string_view topic, const boost::json::value& data, PublishDone done) {
+  metrics_.published(PublicationSource::api);
   if (!is_valid_topic(topic)) return done(PublishStatus::invalid_topic);
   publish_validated(Publication::Target::topic, std::string(topic), boost::json::serialize(data), 0,
                     std::move(done));
 }
 
 PublishStatus Node::publish(std::string_view topic, const boost::json::value& data) {
+  metrics_.published(PublicationSource::api);
   if (!is_valid_topic(topic)) return PublishStatus::invalid_topic;
   return publish_validated(Publication::Target::topic, std::string(topic), boost::json::serialize(data));
 }
 
 PublishStatus Node::publish_to_user_json(std::string_view user_id, std::string_view data_json) {
+  metrics_.published(PublicationSource::api);
   if (!valid_user(user_id)) return PublishStatus::invalid_user;
   auto data = compact(data_json);
   if (!data) return PublishStatus::invalid_data;
@@ -99,17 +104,20 @@ PublishStatus Node::publish_to_user_json(std::string_view user_id, std::string_v
 }
 
 PublishStatus Node::publish_to_user(std::string_view user_id, const boost::json::value& data) {
+  metrics_.published(PublicationSource::api);
   if (!valid_user(user_id)) return PublishStatus::invalid_user;
   return publish_validated(Publication::Target::user, std::string(user_id), boost::json::serialize(data));
 }
 
 PublishStatus Node::broadcast_json(std::string_view data_json) {
+  metrics_.published(PublicationSource::api);
   auto data = compact(data_json);
   if (!data) return PublishStatus::invalid_data;
   return publish_validated(Publication::Target::all, {}, *data);
 }
 
 PublishStatus Node::broadcast(const boost::json::value& data) {
+  metrics_.published(PublicationSource::api);
   return publish_validated(Publication::Target::all, {}, boost::json::serialize(data));
 }
 
@@ -139,7 +147,11 @@ void Node::change_document(std::string_view topic, DocumentChange change, Docume
   auto body = compact(change.body);
   if (!body) return refuse(ErrorCode::invalid_message, "the change is not one JSON value");
   change.body = std::move(*body);
-  documents_->change(std::string(topic), change, std::move(done));
+  documents_->change(std::string(topic), change,
+                     [this, done = std::move(done)](const DocumentOutcome& outcome) {
+                       if (outcome.status == DocumentOutcome::Status::ok) metrics_.document_patches.add();
+                       done(outcome);
+                     });
 }
 
 bool Node::read_document(std::string_view topic, Documents::ReadDone done) {

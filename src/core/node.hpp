@@ -19,6 +19,7 @@
 #include "documents/documents.hpp"
 #include "history/history.hpp"
 #include "hub/connection_registry.hpp"
+#include "metrics/counters.hpp"
 #include "presence/presence.hpp"
 
 namespace natsync {
@@ -93,6 +94,8 @@ class Node {
   void publish_json(std::string_view topic, std::string_view data_json, PublishDone done);
 
   NodeStatus status() const;
+  // The node-wide counters of GET /metrics (the per-worker ones are the workers').
+  NodeMetrics& metrics() const { return metrics_; }
 
   // The server API (docs/protocol.md): acts on every connection of `user_id` on every
   // node. subscribe/unsubscribe take a topic or a pattern. Returns invalid_user or
@@ -139,6 +142,7 @@ class Node {
   Documents* documents_;
   ServerApi* server_api_;
   Presence* presence_;
+  mutable NodeMetrics metrics_;  // counters: updating them changes nothing a caller sees
 };
 
 }  // namespace natsync

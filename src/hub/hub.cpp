@@ -8,7 +8,15 @@ namespace natsync {
 
 void Hub::dispatch(const PublicationPtr& publication) const {
   for (const auto& shard : shards_) {
-    boost::asio::post(shard.executor, [local = shard.local, publication] { local->deliver(*publication); });
+    boost::asio::post(shard.executor, [local = shard.local, metrics = shard.metrics, publication] {
+      const auto delivered = local->deliver(*publication);
+      if (metrics != nullptr && delivered > 0) {
+        metrics->deliveries.add(delivered);
+        // The worker's next write round times the oldest publication it carries.
+        if (metrics->sample_from == std::chrono::steady_clock::time_point{})
+          metrics->sample_from = publication->made_at;
+      }
+    });
   }
 }
 

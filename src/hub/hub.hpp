@@ -12,6 +12,7 @@
 
 #include "hub/local_hub.hpp"
 #include "hub/publication.hpp"
+#include "metrics/counters.hpp"
 
 namespace natsync {
 
@@ -20,6 +21,7 @@ class Hub {
   struct Shard {
     boost::asio::io_context::executor_type executor;
     LocalHub* local;
+    WorkerMetrics* metrics = nullptr;  // where the worker counts its deliveries (null: not counted)
   };
 
   // Shards are added while the server is assembled, before any dispatch.

@@ -1,5 +1,6 @@
 #pragma once
 // One message on its way to local connections: where it goes and its encoded frame.
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -24,6 +25,8 @@ struct Publication {
   // Only for the topic's own subscribers, not for patterns matching it: a document's
   // changes (which need its snapshot first) and presence events.
   bool exact_only = false;
+  // When it was made: natsync_publish_to_write_seconds measures from here.
+  std::chrono::steady_clock::time_point made_at{};
 };
 
 using PublicationPtr = std::shared_ptr<const Publication>;
@@ -40,6 +43,7 @@ inline PublicationPtr make_publication(Publication::Target target, std::string k
   publication->frame = std::move(frame);
   publication->exclude_connection = exclude_connection;
   publication->exact_only = exact_only;
+  publication->made_at = std::chrono::steady_clock::now();
   if (at != nullptr) {
     publication->offset = at->offset;
     publication->epoch = at->epoch;

@@ -21,6 +21,12 @@ int main(int argc, char** argv) {
     std::cerr << "natsync: invalid configuration: " << error << '\n';
     return 2;
   }
+  if (outcome.check_only) {
+    // Every value and every file it names was read and checked; nothing was bound or
+    // connected to.
+    std::cout << "natsync: configuration OK" << '\n';
+    return 0;
+  }
   try {
     // Signals are caught from before the port opens: a SIGTERM that arrives right
     // after "listening" must still mean a graceful stop, not the default kill.

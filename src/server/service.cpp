@@ -10,6 +10,8 @@
 #include "documents/local_documents.hpp"
 #include "documents/sqlite_document_store.hpp"
 #include "history/memory_history.hpp"
+#include "logging/log_formatters.hpp"
+#include "server/metrics_collector.hpp"
 #include "server/setting_files.hpp"
 #include "transport/http_session.hpp"
 #include "transport/listener.hpp"
@@ -26,9 +28,13 @@ Config with_setting_files(Config config) {
   return config;
 }
 
-std::shared_ptr<spdlog::logger> default_logger(LogLevel level) {
+std::shared_ptr<spdlog::logger> default_logger(LogLevel level, LogFormat format) {
   auto log = std::make_shared<spdlog::logger>("natsync", std::make_shared<spdlog::sinks::stdout_sink_mt>());
-  log->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  if (format == LogFormat::json) {
+    log->set_formatter(std::make_unique<JsonLogFormatter>());
+  } else {
+    log->set_formatter(std::make_unique<TextLogFormatter>());
+  }
   switch (level) {
     case LogLevel::debug: log->set_level(spdlog::level::debug); break;
     case LogLevel::info: log->set_level(spdlog::level::info); break;
@@ -43,7 +49,7 @@ std::shared_ptr<spdlog::logger> default_logger(LogLevel level) {
 
 Service::Service(Config config, std::shared_ptr<spdlog::logger> log)
     : config_(with_setting_files(std::move(config))),
-      log_(log ? std::move(log) : default_logger(config_.log_level)),
+      log_(log ? std::move(log) : default_logger(config_.log_level, config_.log_format)),
       auth_(config_),
       origins_(config_.allowed_origins),
       limiter_(ConnectionLimits{config_.max_connections, config_.max_connections_per_ip,
@@ -62,9 +68,14 @@ Service::Service(Config config, std::shared_ptr<spdlog::logger> log)
       context_{config_, node_, *broker_, auth_, origins_, registry_, limiter_, *log_, tls_.get()} {
   for (unsigned i = 0; i < config_.worker_threads; ++i) {
     auto worker = std::make_unique<Worker>(i, context_, rest_);
-    hub_.add_shard(Hub::Shard{worker->io_context().get_executor(), &worker->hub()});
+    hub_.add_shard(Hub::Shard{worker->io_context().get_executor(), &worker->hub(), &worker->metrics()});
     workers_.push_back(std::move(worker));
   }
+  std::vector<Worker*> workers;
+  for (auto& worker : workers_) workers.push_back(worker.get());
+  metrics_ = std::make_unique<MetricsCollector>(config_, node_, registry_, std::move(workers));
+  rest_.set_metrics(metrics_.get(), config_.metrics_public);
+  rest_.set_admin_ui(config_.admin_ui);
 }
 
 Service::~Service() { stop(); }
@@ -226,7 +237,8 @@ boost::asio::ip::tcp::endpoint Service::local_endpoint() const {
 
 bool Service::handles_target(std::string_view target) {
   const auto path = target.substr(0, target.find('?'));
-  return path == "/ws/sync" || path == "/healthz" || path.starts_with("/api/sync/");
+  return path == "/ws/sync" || path == "/healthz" || path == "/metrics" || path == "/admin" ||
+         path.starts_with("/admin/") || path.starts_with("/api/sync/");
 }
 
 Worker& Service::next_worker() {

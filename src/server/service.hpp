@@ -27,6 +27,7 @@ namespace natsync {
 
 class Worker;
 class Listener;
+class MetricsCollector;
 
 class Service {
  public:
@@ -89,6 +90,7 @@ class Service {
   RestApi rest_;
   ServerContext context_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<MetricsCollector> metrics_;  // GET /metrics
   std::shared_ptr<Listener> listener_;
   std::atomic<std::size_t> next_worker_{0};
   bool running_ = false;

@@ -3,6 +3,7 @@
 #include <boost/asio/dispatch.hpp>
 #include <utility>
 
+#include "logging/log_event.hpp"
 #include "protocol/document_messages.hpp"
 #include "protocol/error_code.hpp"
 #include "protocol/presence_messages.hpp"
@@ -59,8 +60,9 @@ void ClientSession::on_open() {
   open_ = true;
   if (!authenticated_) auth_deadline_ = Clock::now() + context().config.auth_timeout;
   context().registry.add(user_id_);
-  context().log.debug("connection {} open (user '{}'{})", id(), user_id_,
-                      authenticated_ ? "" : ", awaiting auth");
+  log_event(context().log, spdlog::level::debug,
+            authenticated_ ? "connection open" : "connection open, awaiting auth",
+            {{"connection_id", id()}, {"user_id", user_id_}, {"client_id", client_id()}});
   // `connect` is the first message on every connection (docs/protocol.md; clients rely
   // on it): nothing the client sends is read, so nothing is answered, before it is out.
   // In cluster mode it waits for the broker to deliver to the user from every node;
@@ -108,14 +110,14 @@ void ClientSession::after_broker(Channel channel, const std::string& key, bool k
 
 void ClientSession::on_message(std::string_view message, bool text, Clock::time_point now) {
   if (!text) {
-    reply(encode_error(ErrorCode::unsupported_data, "binary frames are not supported; send JSON text", {}));
+    reply_error(ErrorCode::unsupported_data, "binary frames are not supported; send JSON text", {});
     transport_.close(close_code::unsupported_data);
     return;
   }
   auto parsed = services_.parser.parse_client_message(message);
   // Every message counts against the rate, malformed ones too; a goodbye is never refused.
   if (auto* err = std::get_if<ProtocolError>(&parsed)) {
-    if (within_rate(err->id, now)) reply(encode_error(err->code, err->message, err->id));
+    if (within_rate(err->id, now)) reply_error(err->code, err->message, err->id);
   } else if (auto& client_message = std::get<ClientMessage>(parsed);
              client_message.type == MessageType::disconnect || within_rate(client_message.id, now)) {
     handle(client_message);
@@ -129,21 +131,24 @@ bool ClientSession::within_rate(std::string_view request_id, Clock::time_point n
   }
   const auto& config = context().config;
   if (++refused_in_row_ >= config.ws_message_burst) {
-    context().log.info("connection {} (user '{}'): {} messages over WS_MESSAGE_RATE in a row; closing", id(),
-                       user_id_, refused_in_row_);
-    reply(
-        encode_error(ErrorCode::rate_limited, "too many messages over WS_MESSAGE_RATE; closing", request_id));
+    log_event(context().log, spdlog::level::info, "messages over WS_MESSAGE_RATE in a row; closing",
+              {{"connection_id", id()},
+               {"user_id", user_id_},
+               {"refused", refused_in_row_},
+               {"code", close_code::rate_limited}});
+    reply_error(ErrorCode::rate_limited, "too many messages over WS_MESSAGE_RATE; closing", request_id);
     transport_.close(close_code::rate_limited);
     return false;
   }
-  reply(encode_error(ErrorCode::rate_limited,
-                     "over WS_MESSAGE_RATE (" + std::to_string(config.ws_message_rate) +
-                         " messages/s): this message was refused; slow down",
-                     request_id));
+  reply_error(ErrorCode::rate_limited,
+              "over WS_MESSAGE_RATE (" + std::to_string(config.ws_message_rate) +
+                  " messages/s): this message was refused; slow down",
+              request_id);
   return false;
 }
 
 void ClientSession::handle(ClientMessage& message) {
+  services_.metrics.count_message(message.type);
   // The heartbeat is answered whether or not the client has authenticated: it only says
   // that this connection is alive both ways.
   if (message.type == MessageType::ping) {
@@ -151,8 +156,8 @@ void ClientSession::handle(ClientMessage& message) {
     return;
   }
   if (!authenticated_ && message.type != MessageType::auth && message.type != MessageType::disconnect) {
-    reply(encode_error(ErrorCode::not_authenticated,
-                       R"(authenticate first: send {"type":"auth","token":"<JWT>"})", message.id));
+    reply_error(ErrorCode::not_authenticated, R"(authenticate first: send {"type":"auth","token":"<JWT>"})",
+                message.id);
     return;
   }
   switch (message.type) {
@@ -172,13 +177,12 @@ void ClientSession::handle(ClientMessage& message) {
 
 void ClientSession::handle_sync(ClientMessage& message) {
   if (!context().auth.may_publish(*permissions_, user_id_, message.topic)) {
-    reply(encode_error(ErrorCode::permission_denied, "not allowed to sync into this topic", message.id));
+    reply_error(ErrorCode::permission_denied, "not allowed to sync into this topic", message.id);
     return;
   }
   if (context().node.document(message.topic)) {
-    reply(encode_error(ErrorCode::invalid_message,
-                       "this topic is a document (DOCUMENT_TOPICS): change it with patch, not sync",
-                       message.id));
+    reply_error(ErrorCode::invalid_message,
+                "this topic is a document (DOCUMENT_TOPICS): change it with patch, not sync", message.id);
     return;
   }
   if (context().node.durable(message.topic)) {
@@ -190,24 +194,26 @@ void ClientSession::handle_sync(ClientMessage& message) {
   // Acked only on request (an id), so fire-and-forget syncs cost no reply; a failure to
   // reach the other nodes is always reported.
   auto ack = message.id.empty() ? std::string() : encode_ack(MessageType::sync, message.topic, message.id);
+  context().node.metrics().published(PublicationSource::sync);
   const auto status = context().node.publish_validated(Publication::Target::topic, std::move(message.topic),
                                                        message.data, id());
   if (status == PublishStatus::broker_unavailable) {
-    reply(encode_error(ErrorCode::broker_unavailable,
-                       "delivered on this node only: the broker to other nodes is unavailable", message.id));
+    reply_error(ErrorCode::broker_unavailable,
+                "delivered on this node only: the broker to other nodes is unavailable", message.id);
   } else if (!ack.empty()) {
     reply(ack);
   }
 }
 
 void ClientSession::sync_durable(ClientMessage& message) {
+  context().node.metrics().published(PublicationSource::sync);
   context().node.publish_durable(
       message.topic, message.data, id(), message.idempotency_key,
       on_worker([topic = message.topic, request_id = message.id](ClientSession& self, const Stored& stored) {
         if (!stored.ok) {
-          self.reply(encode_error(ErrorCode::broker_unavailable,
-                                  "not stored: the history (JetStream) is unreachable; nothing was published",
-                                  request_id));
+          self.reply_error(ErrorCode::broker_unavailable,
+                           "not stored: the history (JetStream) is unreachable; nothing was published",
+                           request_id);
         } else if (!request_id.empty()) {
           self.reply(encode_durable_sync_ack(topic, request_id, stored.position, stored.duplicate));
         }
@@ -216,21 +222,21 @@ void ClientSession::sync_durable(ClientMessage& message) {
 
 void ClientSession::handle_subscribe(const ClientMessage& message) {
   if (!context().auth.may_subscribe(*permissions_, user_id_, message.topic)) {
-    reply(encode_error(ErrorCode::permission_denied, "not allowed to subscribe to this topic", message.id));
+    reply_error(ErrorCode::permission_denied, "not allowed to subscribe to this topic", message.id);
     return;
   }
   auto& hub = services_.hub;
   const auto max = context().config.max_subscriptions_per_connection;
   if (max != 0 && hub.subscription_count(*this) >= max && !hub.subscribed(*this, message.topic)) {
-    reply(encode_error(ErrorCode::too_many_subscriptions,
-                       "MAX_SUBSCRIPTIONS_PER_CONNECTION (" + std::to_string(max) +
-                           ") reached: unsubscribe from a topic first",
-                       message.id));
+    reply_error(ErrorCode::too_many_subscriptions,
+                "MAX_SUBSCRIPTIONS_PER_CONNECTION (" + std::to_string(max) +
+                    ") reached: unsubscribe from a topic first",
+                message.id);
     return;
   }
   if (seam_.recovering(message.topic)) {
-    reply(encode_error(ErrorCode::invalid_message,
-                       "a subscribe to this topic is still being answered: wait for its ack", message.id));
+    reply_error(ErrorCode::invalid_message,
+                "a subscribe to this topic is still being answered: wait for its ack", message.id);
     return;
   }
   subscribe_to(message.topic, message.id, message.since, false);
@@ -261,6 +267,7 @@ void ClientSession::acknowledge_subscribe(const std::string& topic, const std::s
   }
   if (is_pattern(topic) || !context().node.durable(topic)) {
     // Nothing to recover from: a "since" is answered recovered:false.
+    if (since) context().node.metrics().recovery(false);
     reply(with_server_flag(
         encode_subscribe_ack(topic, request_id, nullptr, since ? std::optional(false) : std::nullopt),
         server));
@@ -284,11 +291,12 @@ void ClientSession::finish_recovery(const std::string& topic, const std::string&
     // No position to promise live delivery from: not subscribed, and the client is told
     // so (it may subscribe again), rather than acknowledged and then skipped.
     leave_topic(topic);
-    reply(encode_error(ErrorCode::broker_unavailable,
-                       "not subscribed: the history (JetStream) did not answer in time; subscribe again",
-                       request_id));
+    reply_error(ErrorCode::broker_unavailable,
+                "not subscribed: the history (JetStream) did not answer in time; subscribe again",
+                request_id);
     return;
   }
+  if (asked_since) context().node.metrics().recovery(recovery.recovered);
   reply(with_server_flag(encode_subscribe_ack(topic, request_id, &recovery.position,
                                               asked_since ? std::optional(recovery.recovered) : std::nullopt),
                          server));
@@ -322,10 +330,11 @@ void ClientSession::finish_document_recovery(const std::string& topic, const std
   if (!seam_.recovering(topic)) return;  // unsubscribed meanwhile
   if (!recovery.available) {
     leave_topic(topic);
-    reply(encode_error(ErrorCode::internal_error,
-                       "not subscribed: the document could not be read; subscribe again", request_id));
+    reply_error(ErrorCode::internal_error, "not subscribed: the document could not be read; subscribe again",
+                request_id);
     return;
   }
+  if (asked_since) context().node.metrics().recovery(recovery.recovered);
   reply(with_server_flag(
       encode_document_subscribe_ack(topic, request_id, recovery.position.offset, recovery.position.epoch,
                                     asked_since ? std::optional(recovery.recovered) : std::nullopt),
@@ -335,19 +344,19 @@ void ClientSession::finish_document_recovery(const std::string& topic, const std
 
 void ClientSession::handle_patch(ClientMessage& message) {
   if (!context().node.document(message.topic)) {
-    reply(encode_error(
-        ErrorCode::invalid_message,
-        "this topic is not a document: it matches no DOCUMENT_TOPICS pattern (publish with sync)",
-        message.id));
+    reply_error(ErrorCode::invalid_message,
+                "this topic is not a document: it matches no DOCUMENT_TOPICS pattern (publish with sync)",
+                message.id);
     return;
   }
   if (!context().auth.may_publish(*permissions_, user_id_, message.topic)) {
-    reply(encode_error(ErrorCode::forbidden, "not allowed to change this document", message.id));
+    reply_error(ErrorCode::forbidden, "not allowed to change this document", message.id);
     return;
   }
   context().node.documents()->change(message.topic, message.change,
                                      on_worker([topic = message.topic, request_id = message.id](
                                                    ClientSession& self, const DocumentOutcome& outcome) {
+                                       self.count_document_outcome(outcome);
                                        self.reply(encode_document_outcome(outcome, topic, request_id));
                                      }));
 }
@@ -397,13 +406,13 @@ void ClientSession::leave_presence(const std::string& topic) {
 void ClientSession::handle_presence(const ClientMessage& message) {
   auto data = context().node.presence_of(message.topic);
   if (!data) {
-    reply(encode_error(ErrorCode::invalid_message,
-                       "this topic has no presence: it matches no PRESENCE_TOPICS pattern", message.id));
+    reply_error(ErrorCode::invalid_message,
+                "this topic has no presence: it matches no PRESENCE_TOPICS pattern", message.id);
     return;
   }
   if (!context().auth.may_subscribe(*permissions_, user_id_, message.topic)) {
-    reply(encode_error(ErrorCode::permission_denied,
-                       "not allowed to subscribe to this topic, nor to see its members", message.id));
+    reply_error(ErrorCode::permission_denied,
+                "not allowed to subscribe to this topic, nor to see its members", message.id);
     return;
   }
   reply(encode_presence_reply(message.topic, message.id, *data));
@@ -442,15 +451,17 @@ void ClientSession::drop_forbidden_subscriptions() {
 void ClientSession::handle_auth(const ClientMessage& message) {
   auto result = context().auth.identify_token(message.token, std::chrono::system_clock::now());
   if (auto* err = std::get_if<AuthError>(&result)) {
-    context().log.debug("connection {}: auth refused: {}", id(), err->message);
-    reply(encode_error(err->code, err->message, message.id));
+    log_event(context().log, spdlog::level::debug, "auth refused",
+              {{"connection_id", id()}, {"error", to_string(err->code)}, {"reason", err->message}});
+    context().node.metrics().auth_failed(auth_failure_for(err->code));
+    reply_error(err->code, err->message, message.id);
     return;
   }
   auto& identity = std::get<Identity>(result);
   if (authenticated_ && identity.user_id != user_id_) {
+    context().node.metrics().auth_failed(AuthFailure::wrong_user);
     // Subscriptions were granted to the current user; a connection never changes hands.
-    reply(
-        encode_error(ErrorCode::auth_failed, "token is for another user; open a new connection", message.id));
+    reply_error(ErrorCode::auth_failed, "token is for another user; open a new connection", message.id);
     return;
   }
   token_expires_ = identity.expires;
@@ -463,15 +474,16 @@ void ClientSession::handle_auth(const ClientMessage& message) {
     return;
   }
   if (!ticket_.assign_user(identity.user_id)) {
-    reply(encode_error(ErrorCode::too_many_connections, "MAX_CONNECTIONS_PER_USER reached for this user",
-                       message.id));
+    reply_error(ErrorCode::too_many_connections, "MAX_CONNECTIONS_PER_USER reached for this user",
+                message.id);
     transport_.close(close_code::too_many_connections);
     return;
   }
   context().registry.change_user(user_id_, identity.user_id);
   user_id_ = std::move(identity.user_id);
   authenticated_ = true;
-  context().log.debug("connection {} authenticated as '{}'", id(), user_id_);
+  log_event(context().log, spdlog::level::debug, "connection authenticated",
+            {{"connection_id", id()}, {"user_id", user_id_}});
   join_hub(std::move(auth_ok));
 }
 
@@ -483,25 +495,42 @@ void ClientSession::on_overflow() { cut_slow_consumer(); }
 
 void ClientSession::cut_slow_consumer() {
   if (transport_.closing()) return;
-  context().log.info("connection {} (user '{}'): slow consumer, {} bytes queued; closing", id(), user_id_,
-                     transport_.queued_bytes());
+  log_event(context().log, spdlog::level::info, "slow consumer; closing",
+            {{"connection_id", id()},
+             {"user_id", user_id_},
+             {"queued_bytes", transport_.queued_bytes()},
+             {"code", close_code::slow_consumer}});
+  services_.metrics.slow_consumer_disconnects.add();
+  services_.metrics.count_error(ErrorCode::slow_consumer);
   // Only what is being written is kept; the client is told why, then the close follows.
   transport_.cut(make_text_frame(encode_error(ErrorCode::slow_consumer,
                                               "connection could not keep up with its messages", {})),
                  close_code::slow_consumer);
 }
 
+void ClientSession::count_document_outcome(const DocumentOutcome& outcome) {
+  switch (outcome.status) {
+    case DocumentOutcome::Status::ok: context().node.metrics().document_patches.add(); return;
+    case DocumentOutcome::Status::revision_conflict:
+      services_.metrics.count_error(ErrorCode::revision_conflict);
+      return;
+    case DocumentOutcome::Status::rejected: services_.metrics.count_error(outcome.code); return;
+    case DocumentOutcome::Status::unavailable:
+      services_.metrics.count_error(ErrorCode::internal_error);
+      return;
+  }
+}
+
 void ClientSession::reply(std::string_view text) { deliver(make_text_frame(text)); }
 
 void ClientSession::on_tick(Clock::time_point now, std::chrono::system_clock::time_point wall) {
   if (!authenticated_ && now >= auth_deadline_) {
-    reply(encode_error(ErrorCode::not_authenticated, "no auth message within AUTH_TIMEOUT", {}));
+    reply_error(ErrorCode::not_authenticated, "no auth message within AUTH_TIMEOUT", {});
     transport_.close(close_code::auth_timeout);
     return;
   }
   if (token_expires_ && wall >= *token_expires_) {
-    reply(
-        encode_error(ErrorCode::token_expired, "token expired; send auth with a fresh token before exp", {}));
+    reply_error(ErrorCode::token_expired, "token expired; send auth with a fresh token before exp", {});
     transport_.close(close_code::token_expired);
   }
 }

@@ -127,6 +127,12 @@ class ClientSession final : public Subscriber, public ConnectionHandler {
     };
   }
   void reply(std::string_view text);
+  void count_document_outcome(const DocumentOutcome& outcome);
+  // An error message, counted by code (GET /metrics); the arguments are encode_error's.
+  void reply_error(ErrorCode code, std::string_view message, std::string_view request_id) {
+    services_.metrics.count_error(code);
+    reply(encode_error(code, message, request_id));
+  }
   // Over the queue's bound: tells the client `slow_consumer` and closes.
   void cut_slow_consumer();
 

@@ -7,6 +7,7 @@
 
 #include "core/server_context.hpp"
 #include "hub/local_hub.hpp"
+#include "metrics/counters.hpp"
 #include "protocol/client_message.hpp"
 
 namespace natsync {
@@ -17,6 +18,7 @@ struct WorkerServices {
   MessageParser& parser;
   // Where the broker's and the history's answers are brought back.
   boost::asio::io_context& io_context;
+  WorkerMetrics& metrics;  // the worker's counters (GET /metrics)
 };
 
 }  // namespace natsync

@@ -1,5 +1,7 @@
 #include "transport/http_session.hpp"
 
+#include "logging/log_event.hpp"
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
@@ -140,7 +142,9 @@ void HttpSession::upgrade(const Request& request) {
   const auto& context = worker_.context();
   const auto version = request.version();
   auto accept_key = check_upgrade(request);
+  auto& metrics = context.node.metrics();
   if (auto* refusal = std::get_if<HandshakeRefusal>(&accept_key)) {
+    metrics.refuse(RefusalReason::bad_upgrade);
     auto response = make_error_response(refusal->status, "bad_upgrade", refusal->message, version, false);
     if (refusal->status == http::status::upgrade_required)
       response.set(http::field::sec_websocket_version, "13");
@@ -150,6 +154,7 @@ void HttpSession::upgrade(const Request& request) {
   auto target = read_target(request.target());
   const auto& echo_path = context.config.ws_echo_path;
   if (!target || (target->path != kSyncPath && (echo_path.empty() || target->path != echo_path))) {
+    metrics.refuse(RefusalReason::not_found);
     send(make_error_response(http::status::not_found, "not_found", "WebSocket endpoint is /ws/sync", version,
                              false));
     return;
@@ -157,7 +162,9 @@ void HttpSession::upgrade(const Request& request) {
   const bool echo = target->path != kSyncPath;  // WS_ECHO_PATH
   const auto origin = request[http::field::origin];
   if (!context.origins.allows(origin)) {
-    context.log.info("websocket upgrade refused: origin '{}' not in ALLOWED_ORIGINS", origin);
+    log_event(context.log, spdlog::level::info, "websocket upgrade refused: origin not in ALLOWED_ORIGINS",
+              {{"origin", std::string_view(origin.data(), origin.size())}, {"code", 403}});
+    metrics.refuse(RefusalReason::origin);
     send(make_error_response(http::status::forbidden, "origin_not_allowed", "origin is not allowed", version,
                              false));
     return;
@@ -166,7 +173,10 @@ void HttpSession::upgrade(const Request& request) {
       UpgradeCredentials{target->token, request[http::field::authorization], target->user_id},
       std::chrono::system_clock::now());
   if (auto* err = std::get_if<AuthError>(&identity)) {
-    context.log.debug("websocket upgrade refused: {}", err->message);
+    log_event(context.log, spdlog::level::debug, "websocket upgrade refused",
+              {{"error", to_string(err->code)}, {"reason", err->message}, {"code", 401}});
+    metrics.refuse(RefusalReason::auth);
+    metrics.auth_failed(auth_failure_for(err->code));
     send(make_error_response(http::status::unauthorized, to_string(err->code), err->message, version, false));
     return;
   }
@@ -174,6 +184,8 @@ void HttpSession::upgrade(const Request& request) {
   if (auto* id = std::get_if<Identity>(&identity)) known = std::move(*id);
   if (!known && echo) {
     // The echo endpoint has no "auth" message: it echoes everything.
+    metrics.refuse(RefusalReason::auth);
+    metrics.auth_failed(AuthFailure::missing);
     send(make_error_response(http::status::unauthorized, "not_authenticated",
                              "the echo endpoint needs a token on the upgrade request", version, false));
     return;
@@ -191,6 +203,7 @@ void HttpSession::upgrade(const Request& request) {
     refuse(*refusal, peer.address(), version);
     return;
   }
+  metrics.connections_accepted.add();
   deadline_.cancel();  // the WebSocket session keeps its own deadlines
   auto gated = tls_ ? GatedSocket(std::move(tls_)) : GatedSocket(std::move(*plain_));
   plain_.reset();
@@ -211,17 +224,29 @@ void HttpSession::refuse(const ConnectionLimiter::Refusal& refusal, const boost:
   using Reason = ConnectionLimiter::Reason;
   http::status status = http::status::too_many_requests;
   std::string_view message;
+  auto& metrics = worker_.context().node.metrics();
   switch (refusal.reason) {
     case Reason::server_full:
+      metrics.refuse(RefusalReason::server_full);
       status = http::status::service_unavailable;
       message = "MAX_CONNECTIONS reached on this node; try again later";
       break;
-    case Reason::too_many_from_ip: message = "MAX_CONNECTIONS_PER_IP reached for your address"; break;
-    case Reason::too_many_for_user: message = "MAX_CONNECTIONS_PER_USER reached for this user"; break;
-    case Reason::rate_per_ip: message = "CONNECTION_RATE_PER_IP exceeded: slow down"; break;
+    case Reason::too_many_from_ip:
+      metrics.refuse(RefusalReason::per_ip);
+      message = "MAX_CONNECTIONS_PER_IP reached for your address";
+      break;
+    case Reason::too_many_for_user:
+      metrics.refuse(RefusalReason::per_user);
+      message = "MAX_CONNECTIONS_PER_USER reached for this user";
+      break;
+    case Reason::rate_per_ip:
+      metrics.refuse(RefusalReason::rate);
+      message = "CONNECTION_RATE_PER_IP exceeded: slow down";
+      break;
   }
   // Refusals come in floods when they come: one line each at debug only.
-  worker_.context().log.debug("websocket upgrade from {} refused: {}", peer.to_string(), message);
+  log_event(worker_.context().log, spdlog::level::debug, "websocket upgrade refused",
+            {{"peer", peer.to_string()}, {"reason", message}, {"code", static_cast<unsigned>(status)}});
   auto response = make_error_response(status, to_string(refusal.reason), message, version, false);
   if (refusal.retry_after.count() > 0) {
     response.set(http::field::retry_after, std::to_string(refusal.retry_after.count()));

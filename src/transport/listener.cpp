@@ -86,6 +86,7 @@ bool Listener::refuse_waiting() {
     (void)::send(fd, kRefusal.data(), kRefusal.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     ::close(fd);
     ++refused_since_log_;
+    workers_.front()->context().node.metrics().refuse(RefusalReason::open_files);
   }
   spare_fd_ = open_spare();
   return spare_fd_ >= 0;

@@ -1,5 +1,7 @@
 #include "transport/websocket_connection.hpp"
 
+#include "logging/log_event.hpp"
+
 #include <algorithm>
 #include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/post.hpp>
@@ -87,7 +89,8 @@ void WebSocketConnection::on_accept(boost::system::error_code ec) {
   // Beast's reply (101, or its error response) goes out with our first frames.
   auto reply_bytes = socket().take_handshake_reply();
   if (ec) {
-    context().log.debug("connection {}: handshake failed: {}", handler().connection_id(), ec.message());
+    log_event(context().log, spdlog::level::debug, "handshake failed",
+              {{"connection_id", handler().connection_id()}, {"reason", ec.message()}});
     if (!reply_bytes.empty()) {
       auto bytes = std::make_shared<const std::string>(std::move(reply_bytes));
       socket().async_write(boost::asio::buffer(*bytes),
@@ -105,7 +108,8 @@ void WebSocketConnection::open() {
   last_seen_ = last_ping_ = Clock::now();
   state_ = State::open;
   worker_.attach(*this);  // keep-alive and deadlines
-  context().log.debug("connection {} open on worker {}", handler().connection_id(), worker_.index());
+  log_event(context().log, spdlog::level::debug, "connection open on its worker",
+            {{"connection_id", handler().connection_id()}, {"worker", worker_.index()}});
   handler().on_open();
 }
 
@@ -146,6 +150,7 @@ void WebSocketConnection::read_available() {
     }
     if (ec) return ended(ec);
     last_seen_ = Clock::now();
+    worker_.metrics().bytes_received.add(bytes);
     std::string_view input(static_cast<const char*>(buffer.data()), bytes);
     while (!input.empty()) {
       const auto [consumed, event] = parser_.parse(input, message_);
@@ -165,18 +170,20 @@ bool WebSocketConnection::on_frame_event(FrameParser::Event event) {
     case Event::ping:
       send_own(std::make_shared<const WireFrame>(WireFrame::Opcode::pong, parser_.control()));
       return true;
-    case Event::close:
-      context().log.debug("connection {} closed by the peer ({})", handler().connection_id(),
-                          parser_.close_code());
-      peer_closed_ = true;
+    case Event::close: {
       // Answered with the same code after what is queued (1000 for a close without one).
-      if (state_ == State::open) {
-        start_close(parser_.close_code() != 0 ? parser_.close_code() : close_code::normal);
-      }
+      const auto code = parser_.close_code() != 0 ? parser_.close_code() : close_code::normal;
+      log_event(context().log, spdlog::level::debug, "connection closed by the peer",
+                {{"connection_id", handler().connection_id()}, {"code", code}});
+      peer_closed_ = true;
+      if (state_ == State::open) start_close(code);
       break;
+    }
     case Event::error:
-      context().log.debug("connection {}: protocol error, closing {}: {}", handler().connection_id(),
-                          parser_.error_code(), parser_.error_reason());
+      log_event(context().log, spdlog::level::debug, "protocol error; closing",
+                {{"connection_id", handler().connection_id()},
+                 {"code", parser_.error_code()},
+                 {"reason", parser_.error_reason()}});
       peer_closed_ = true;  // nothing more is read from a peer that broke the protocol
       if (state_ < State::close_sent) start_close(parser_.error_code());
       break;
@@ -200,14 +207,19 @@ void WebSocketConnection::read_compressed() {
 void WebSocketConnection::on_read_compressed(boost::system::error_code ec, bool message_done) {
   if (ec) {
     if (PermessageDeflate::closed_normally(ec)) {
-      context().log.debug("connection {} closed ({})", handler().connection_id(), deflate_->close_code());
+      log_event(context().log, spdlog::level::debug, "connection closed",
+                {{"connection_id", handler().connection_id()}, {"code", deflate_->close_code()}});
+      if (close_code_ == 0) close_code_ = static_cast<unsigned short>(deflate_->close_code());
       end();
       return;
     }
     return ended(ec);
   }
   last_seen_ = Clock::now();
-  if (message_done) finish_message();
+  if (message_done) {
+    worker_.metrics().bytes_received.add(message_.size());  // inflated: Beast reads the socket
+    finish_message();
+  }
   read_compressed();
 }
 
@@ -222,7 +234,8 @@ void WebSocketConnection::finish_message() {
 }
 
 void WebSocketConnection::ended(const boost::system::error_code& ec) {
-  context().log.debug("connection {} ended: {}", handler().connection_id(), ec.message());
+  log_event(context().log, spdlog::level::debug, "connection ended",
+            {{"connection_id", handler().connection_id()}, {"reason", ec.message()}});
   end();
 }
 
@@ -323,8 +336,9 @@ void WebSocketConnection::write_compressed() {
 
 // Often runs inside do_write() (GatedSocket completes a write the socket took at once
 // inline); nothing here writes again directly, so that never recurses.
-void WebSocketConnection::on_write(boost::system::error_code ec, std::size_t /*bytes*/) {
+void WebSocketConnection::on_write(boost::system::error_code ec, std::size_t bytes) {
   outbound_.written();
+  worker_.metrics().bytes_sent.add(bytes);
   // What is still queued of a replay is at most what is still queued at all.
   if (replay_allowance_ > outbound_.bytes())
     replay_allowance_ = static_cast<std::uint32_t>(outbound_.bytes());
@@ -351,7 +365,8 @@ void WebSocketConnection::tear_down() {
 }
 
 void WebSocketConnection::abort(std::string_view why) {
-  context().log.debug("connection {}: cut: {}", handler().connection_id(), why);
+  log_event(context().log, spdlog::level::debug, "connection cut",
+            {{"connection_id", handler().connection_id()}, {"reason", why}});
   if (state_ < State::closing) {
     state_ = State::closing;
     close_deadline_ = Clock::now() + kCloseGrace;
@@ -384,6 +399,8 @@ void WebSocketConnection::shut_down() {
 void WebSocketConnection::end() {
   if (state_ == State::ended) return;
   state_ = State::ended;
+  // A connection that ends without a close frame either way is 1006 (RFC 6455 §7.1.5).
+  worker_.metrics().count_disconnect(close_code_ != 0 ? close_code_ : 1006);
   worker_.detach(*this);
   handler().on_closed();
   outbound_.drop_unsent(true);

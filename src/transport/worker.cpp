@@ -100,6 +100,16 @@ void Worker::flush() {
   flushing_.swap(flush_list_);
   for (auto& session : flushing_) session->flush();
   flushing_.clear();
+  if (metrics_.sample_from != std::chrono::steady_clock::time_point{}) {
+    metrics_.publish_to_write.observe(std::chrono::steady_clock::now() - metrics_.sample_from);
+    metrics_.sample_from = {};
+  }
+}
+
+std::size_t Worker::queued_bytes() const {
+  std::size_t bytes = 0;
+  for (const auto* session : sessions_) bytes += session->queued_bytes();
+  return bytes;
 }
 
 void Worker::close_all_sessions() {

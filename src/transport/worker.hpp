@@ -45,6 +45,9 @@ class Worker {
   boost::asio::io_context& io_context() { return io_context_; }
   LocalHub& hub() { return hub_; }
   MessageParser& parser() { return parser_; }
+  // What this worker counts for GET /metrics; written only on its thread.
+  WorkerMetrics& metrics() { return metrics_; }
+  const WorkerMetrics& metrics() const { return metrics_; }
   // What the client sessions of this worker use of it.
   WorkerServices& session_services() { return services_; }
   const ServerContext& context() const { return context_; }
@@ -53,6 +56,8 @@ class Worker {
   // Sessions enter the sweep when their WebSocket is open and leave when closed.
   void attach(WebSocketConnection& session) { sessions_.insert(&session); }
   void detach(WebSocketConnection& session) { sessions_.erase(&session); }
+  // What this worker's open sessions have queued to send; on the worker's thread only.
+  std::size_t queued_bytes() const;
 
   // Corking: `session` has queued frames; its flush() runs once the worker has run
   // every handler that is ready, so what they all queue for it leaves in one write.
@@ -78,7 +83,9 @@ class Worker {
   // whose handlers are still queued, and their cleanup uses these.
   LocalHub hub_;
   MessageParser parser_;
-  WorkerServices services_{context_, hub_, parser_, io_context_};  // io_context_: bound, not used, here
+  WorkerMetrics metrics_;
+  WorkerServices services_{context_, hub_, parser_, io_context_,
+                           metrics_};  // io_context_: bound, not used, here
   boost::unordered_flat_set<WebSocketConnection*> sessions_;
   std::vector<std::shared_ptr<WebSocketConnection>> flush_list_;
   std::vector<std::shared_ptr<WebSocketConnection>> flushing_;  // flush_list_ being flushed

@@ -17,7 +17,7 @@ struct RecordingBroker final : Broker {
   void interest_gained(Channel, const std::string&, ReadyFn on_ready) override { on_ready(); }
   void interest_lost(Channel, const std::string&) override {}
   void when_ready(Channel, const std::string&, ReadyFn on_ready) override { on_ready(); }
-  BrokerStatus status() const override { return {"nats", accepting, "node-1", 2, 5, 3}; }
+  BrokerStatus status() const override { return {"nats", accepting, "node-1", 2, 5, 3, 0, 0, {}}; }
   // No other node, and nothing here uses node messages.
   void on_node_message(const std::string&, NodeMessageFn) override {}
   void send_to_nodes(const std::string&, std::string_view, std::function<void()> sent) override {

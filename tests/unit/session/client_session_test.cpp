@@ -98,7 +98,8 @@ struct World {
   ConnectionLimiter limiter{ConnectionLimits{}};
   ServerContext context{config, node, broker, auth, origins, registry, limiter, *log, nullptr};
   MessageParser parser{config.max_topic_length};
-  WorkerServices services{context, local, parser, io};
+  WorkerMetrics metrics;
+  WorkerServices services{context, local, parser, io, metrics};
 
   std::optional<Identity> identity(const std::string& user) const {
     auto result = auth.identify_upgrade(UpgradeCredentials{{}, {}, user}, std::chrono::system_clock::now());

@@ -81,7 +81,9 @@ function push(series, value) {
 async function pollMetrics() {
   const metrics = parseMetrics(await (await call('/metrics')).text());
   const now = performance.now();
-  const totalIn = metrics.natsync_messages_received_total || 0;
+  // In: publications made on or reaching this node (clients' syncs, REST, the library,
+  // other nodes); out: their deliveries, one per recipient.
+  const totalIn = metrics.natsync_publications_total || 0;
   const totalOut = metrics.natsync_deliveries_total || 0;
   let rateIn = 0, rateOut = 0;
   if (state.last) {

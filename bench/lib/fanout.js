@@ -15,9 +15,9 @@ const freePort = () => new Promise((resolve) => {
   const server = net.createServer().listen(0, '127.0.0.1', () => { const { port } = server.address(); server.close(() => resolve(port)); });
 });
 
-async function startServer(env = {}) {
+async function startServer(env = {}, natsyncBin = BIN) {
   const port = await freePort();
-  const [bin, ...rest] = [...pin(0), BIN];
+  const [bin, ...rest] = [...pin(0), natsyncBin];
   const child = spawn(bin, rest, {
     env: { ...process.env, LISTEN_ADDR: `127.0.0.1:${port}`, WORKER_THREADS: '1', LOG_LEVEL: 'warn', WS_MESSAGE_RATE: '0',
       MAX_SUBSCRIPTIONS_PER_CONNECTION: '0', ...env },
@@ -35,8 +35,8 @@ async function startServer(env = {}) {
 
 // One fan-out run against `url`; the load generator's JSON result. Async (the event loop
 // stays free for whatever runs beside it, a scraper).
-function fanout(url, pid, subscribers, seconds) {
-  const [bin, ...rest] = [...pin(1), LOADGEN, '--sub', url, '--subscribers', String(subscribers), '--window', '16',
+function fanout(url, pid, subscribers, seconds, window = 16) {
+  const [bin, ...rest] = [...pin(1), LOADGEN, '--sub', url, '--subscribers', String(subscribers), '--window', String(window),
     '--seconds', String(seconds), '--server-pid', String(pid)];
   return new Promise((resolve) => {
     const child = spawn(bin, rest, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,5 +1,5 @@
 // libFuzzer target: the command line through load_config (one argument per line), and
-// the duration and listen-address parsers on the whole input.
+// the duration, listen-address and CONFIG_FILE parsers on the whole input.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "config/config_file.hpp"
 #include "config/duration.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -14,9 +15,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)natsync::parse_duration(text);
   (void)natsync::parse_listen_address(text);
   (void)natsync::parse_log_level(text);
-  // Reading a key file is the one setting that touches the file system (/dev/zero would
-  // never end): left out.
-  if (text.find("key-file") != std::string_view::npos || text.find('\0') != std::string_view::npos) return 0;
+  (void)natsync::parse_config_file(text);
+  // Reading a key file or a config file are the settings that touch the file system
+  // (/dev/stdin would wait): left out.
+  if (text.find("key-file") != std::string_view::npos || text.find("config-file") != std::string_view::npos ||
+      text.find('\0') != std::string_view::npos)
+    return 0;
   std::vector<std::string> args{"natsync"};
   std::size_t start = 0;
   while (start <= text.size() && args.size() < 32) {

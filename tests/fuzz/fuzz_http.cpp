@@ -23,7 +23,7 @@ struct DroppingBroker final : natsync::Broker {
   void interest_gained(natsync::Channel, const std::string&, ReadyFn on_ready) override { on_ready(); }
   void interest_lost(natsync::Channel, const std::string&) override {}
   void when_ready(natsync::Channel, const std::string&, ReadyFn on_ready) override { on_ready(); }
-  natsync::BrokerStatus status() const override { return {"memory", true, "fuzz", 1, 0, 0}; }
+  natsync::BrokerStatus status() const override { return {"memory", true, "fuzz", 1, 0, 0, 0, 0, {}}; }
   void on_node_message(const std::string&, NodeMessageFn) override {}
   void send_to_nodes(const std::string&, std::string_view, std::function<void()> sent) override {
     if (sent) sent();

@@ -8,12 +8,9 @@
 //   node bench/metrics.js [--smoke] [--repeat N]
 // NATSYNC_BIN and NATSYNC_LOADGEN pick the binaries (default build/).
 'use strict';
-const { startServer, fanout, median } = require('./lib/fanout');
+const { startServer, fanout, median, benchOptions } = require('./lib/fanout');
 
-const args = process.argv.slice(2);
-const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
-const smoke = args.includes('--smoke');
-const REPEAT = Number(option('--repeat', smoke ? 1 : 3));
+const { smoke, repeat: REPEAT } = benchOptions();
 const SUBSCRIBERS = smoke ? 50 : 1000;
 const SECONDS = smoke ? 1 : 5;
 

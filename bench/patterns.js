@@ -11,12 +11,9 @@
 'use strict';
 const path = require('node:path');
 const WebSocket = require(path.join(__dirname, '../tests/e2e/node_modules/ws'));
-const { startServer, fanout, median } = require('./lib/fanout');
+const { startServer, fanout, median, benchOptions } = require('./lib/fanout');
 
-const args = process.argv.slice(2);
-const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
-const smoke = args.includes('--smoke');
-const REPEAT = Number(option('--repeat', smoke ? 1 : 3));
+const { smoke, repeat: REPEAT } = benchOptions();
 const SUBSCRIBERS = smoke ? 50 : 1000;
 const SECONDS = smoke ? 0.5 : 3;
 const PATTERN_COUNTS = [0, 100, 10000];

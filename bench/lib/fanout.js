@@ -2,7 +2,7 @@
 // core 0 with one worker, and natsync_loadgen's fan-out (1 topic x N subscribers, window
 // 16, 64 B) on core 1, as bench/compare's fanout scenario.
 'use strict';
-const { spawn, execFileSync } = require('node:child_process');
+const { spawn } = require('node:child_process');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
@@ -50,9 +50,16 @@ function fanout(url, pid, subscribers, seconds, window = 16) {
   });
 }
 
+// --smoke (a short run for CI) and --repeat N (default 3, 1 with --smoke).
+function benchOptions(argv = process.argv.slice(2)) {
+  const smoke = argv.includes('--smoke');
+  const at = argv.indexOf('--repeat');
+  return { smoke, repeat: at >= 0 ? Number(argv[at + 1]) : smoke ? 1 : 3 };
+}
+
 const median = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor((sorted.length - 1) / 2)];
 };
 
-module.exports = { BIN, LOADGEN, execFileSync, startServer, fanout, median };
+module.exports = { BIN, LOADGEN, startServer, fanout, median, benchOptions };

@@ -129,7 +129,10 @@ NodeStatus Node::status() const {
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
           .count();
   status.broker = broker_.status();
-  if (history_ != nullptr) status.history_messages = history_->messages();
+  if (history_ != nullptr) {
+    status.history_messages = history_->messages();
+    status.history_lag = history_->consumer_lag();
+  }
   if (documents_ != nullptr) status.documents = documents_->documents();
   return status;
 }

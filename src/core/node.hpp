@@ -36,6 +36,7 @@ struct NodeStatus {
   std::int64_t timestamp = 0;   // unix seconds
   BrokerStatus broker;
   std::optional<std::size_t> history_messages;  // with DURABLE_TOPICS: messages stored
+  std::uint64_t history_lag = 0;                // stored, not yet delivered by this node (JetStream)
   std::optional<std::size_t> documents;         // with DOCUMENT_TOPICS: documents in memory
 };
 

@@ -81,6 +81,9 @@ class History {
 
   // Messages stored now, over every topic (status); may lag a little.
   virtual std::size_t messages() const = 0;
+  // Messages stored that this node has not delivered yet (JetStream: the stream's last
+  // sequence at the last once-a-second check, less what the consumer delivered); 0 standalone.
+  virtual std::uint64_t consumer_lag() const { return 0; }
 
   // Housekeeping, called about once a second from one worker (drops expired messages).
   virtual void sweep() {}

@@ -481,6 +481,7 @@ void JetStreamHistory::sweep() {
         client_.renew_epoch(epoch_subject(), epoch(), kReadTimeout))
       last_epoch_renewal_ = now;
     const auto state = stream_state();
+    if (state) stream_last_ = state->last;
     const std::uint64_t dispatched = dispatched_;
     if (state && state->last > dispatched && dispatched == last_swept_dispatched_) {
       if (++stalled_sweeps_ >= kStallLimit) {

@@ -79,6 +79,11 @@ class JetStreamHistory final : public History {
                RecoverDone done) override;
   void read(const std::string& topic, std::uint64_t after, std::size_t limit, ReadDone done) override;
   std::size_t messages() const override { return messages_; }
+  std::uint64_t consumer_lag() const override {
+    const auto last = stream_last_.load();
+    const auto dispatched = dispatched_.load();
+    return last > dispatched ? last - dispatched : 0;
+  }
   void sweep() override;
 
   // The stream's name for a subject prefix ("natsync" -> "NATSYNC_HISTORY").
@@ -132,6 +137,7 @@ class JetStreamHistory final : public History {
   natsSubscription* consumer_ = nullptr;
   // Pool thread (sweep): the consumer's progress at the last sweep.
   std::uint64_t last_swept_dispatched_ = 0;
+  std::atomic<std::uint64_t> stream_last_{0};  // the stream's last sequence, at the last sweep
   std::chrono::steady_clock::time_point last_epoch_renewal_{};
   int stalled_sweeps_ = 0;
   std::atomic<bool> ready_{false};

@@ -203,6 +203,11 @@ std::vector<MetricFamily> WorkerTotals::Collect() const {
   out.push_back(single("natsync_history_messages",
                        "Messages held in the durable topics' history (0 without DURABLE_TOPICS).", gauge,
                        static_cast<double>(status.history_messages.value_or(0))));
+  out.push_back(
+      single("natsync_history_consumer_lag_messages",
+             "Durable messages stored in JetStream that this node has not delivered yet (checked once a "
+             "second).",
+             gauge, static_cast<double>(status.history_lag)));
   out.push_back(single("natsync_documents", "Documents held in memory on this node.", gauge,
                        static_cast<double>(status.documents.value_or(0))));
   out.push_back(single("natsync_document_patches_total", "Document changes committed through this node.",

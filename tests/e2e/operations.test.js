@@ -57,7 +57,7 @@ test('GET /metrics: the API key by default, the exposition format, promtool pass
       'natsync_publish_to_write_seconds histogram', 'natsync_broker_connected gauge',
       'natsync_broker_publish_errors_total counter', 'natsync_recoveries_total counter', 'natsync_documents gauge',
       'natsync_document_patches_total counter', 'natsync_presence_members gauge', 'natsync_outbound_queue_bytes gauge',
-      'natsync_nodes gauge']) {
+      'natsync_nodes gauge', 'natsync_history_consumer_lag_messages gauge']) {
       assert.ok(names.includes(expected), `${expected} in ${names.join(', ')}`);
     }
     assert.match(before.text, /^natsync_build_info\{version="\d+\.\d+\.\d+[^"]*"\} 1$/m);

@@ -55,9 +55,14 @@ async function startClusterBehindProxy(env, options) {
       return codes.find((c) => c !== 0) ?? 0;
     },
     async stopClean() {
-      await Promise.all(nodes.map((n) => n.stopClean()));
-      proxy.close();
-      for (const socket of sockets) socket.destroy();
+      try {
+        await Promise.all(nodes.map((n) => n.stopClean()));
+      } finally {
+        // Also when a node failed to stop: an open proxy would keep the test file alive
+        // until the suite's time limit.
+        proxy.close();
+        for (const socket of sockets) socket.destroy();
+      }
     },
   };
 }

@@ -195,6 +195,7 @@ test('--version, and --check-config: exit 0 without binding or connecting, 2 wit
       [{ TLS_CERT_FILE: path.join(dir, 'missing.pem'), TLS_KEY_FILE: cert.key }, /TLS_CERT_FILE/],
       [{ TLS_CERT_FILE: path.join(dir, 'file'), TLS_KEY_FILE: path.join(dir, 'file') }, /TLS_CERT_FILE|TLS_KEY_FILE/],
       [{ JWT_PUBLIC_KEY_FILE: path.join(dir, 'missing.pem') }, /JWT_PUBLIC_KEY_FILE/],
+      [{ JWT_PUBLIC_KEY_FILE: path.join(dir, 'file') }, /JWT_PUBLIC_KEY_FILE.*not a PEM/],
       [{ DOCUMENT_TOPICS: 'doc.>', DATA_DIR: path.join(dir, 'file', 'sub') }, /DATA_DIR/],
       [{ LOG_FORMAT: 'xml' }, /LOG_FORMAT/],
       [{ METRICS_PUBLIC: 'maybe' }, /METRICS_PUBLIC/],

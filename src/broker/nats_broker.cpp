@@ -325,7 +325,9 @@ void NatsBroker::schedule_heartbeat() {
   publish_heartbeat();
   heartbeat_timer_.expires_after(settings_.heartbeat);
   heartbeat_timer_.async_wait([this](boost::system::error_code ec) {
-    if (!ec) schedule_heartbeat();
+    // stop()'s cancel() misses a completion already queued; without this check it would
+    // arm the timer again and the broker thread would never end.
+    if (!ec && !stopping_) schedule_heartbeat();
   });
 }
 

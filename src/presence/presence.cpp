@@ -92,6 +92,7 @@ void Presence::start() {
 void Presence::stop() {
   if (!started_) return;
   started_ = false;
+  stopping_ = true;
   if (broker_.clustered()) {
     std::lock_guard lock(mutex_);
     boost::json::object bye{{"node", settings_.node_id}, {"instance", instance_}, {"bye", true}};
@@ -136,7 +137,8 @@ std::size_t Presence::members() const {
 void Presence::schedule_tick() {
   timer_.expires_after(kBatchPeriod);
   timer_.async_wait([this](boost::system::error_code ec) {
-    if (ec) return;
+    // cancel() does not stop a completion that is already queued: stopping_ does.
+    if (ec || stopping_) return;
     tick();
     schedule_tick();
   });

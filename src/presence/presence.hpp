@@ -21,6 +21,7 @@
 // broker's thread; batches and the sweep on this object's own thread. One mutex guards
 // the table, the batch and the copies' bookkeeping; the hub is given frames outside it.
 #include <spdlog/logger.h>
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -116,6 +117,9 @@ class Presence {
   std::chrono::steady_clock::time_point last_sweep_{};
   std::thread thread_;
   bool started_ = false;
+  // Set by stop() before it asks the thread to end: a batch timer that had already expired
+  // when stop's cancel ran would otherwise arm itself again and keep the thread alive.
+  std::atomic<bool> stopping_{false};
 };
 
 }  // namespace natsync

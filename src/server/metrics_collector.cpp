@@ -2,6 +2,7 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <array>
 #include <boost/asio/post.hpp>
 #include <boost/unordered/unordered_flat_set.hpp>
 #include <limits>
@@ -42,6 +43,17 @@ ClientMetric value(MetricType type, double number, std::vector<ClientMetric::Lab
 MetricFamily single(std::string name, std::string help, MetricType type, double number) {
   auto out = family(std::move(name), std::move(help), type);
   out.metric.push_back(value(type, number));
+  return out;
+}
+
+// A node-wide counter family with one label: counters[i] is the one named names[i].
+template <std::size_t N>
+MetricFamily by_label(std::string name, std::string help, const std::string& label,
+                      const std::array<SharedCounter, N>& counters, const std::array<const char*, N>& names) {
+  auto out = family(std::move(name), std::move(help), MetricType::Counter);
+  for (std::size_t i = 0; i < N; ++i)
+    out.metric.push_back(
+        value(MetricType::Counter, static_cast<double>(counters[i].value()), {{label, names[i]}}));
   return out;
 }
 
@@ -95,12 +107,8 @@ std::vector<MetricFamily> WorkerTotals::Collect() const {
   out.push_back(single("natsync_connections_accepted_total", "WebSocket upgrades accepted.", counter,
                        static_cast<double>(node.connections_accepted.value())));
 
-  auto refused =
-      family("natsync_connections_refused_total", "WebSocket upgrades refused, by reason.", counter);
-  for (std::size_t i = 0; i < kRefusalReasons.size(); ++i)
-    refused.metric.push_back(
-        value(counter, static_cast<double>(node.refused[i].value()), {{"reason", kRefusalReasons[i]}}));
-  out.push_back(std::move(refused));
+  out.push_back(by_label("natsync_connections_refused_total", "WebSocket upgrades refused, by reason.",
+                         "reason", node.refused, kRefusalReasons));
 
   auto disconnects =
       family("natsync_disconnects_total",
@@ -155,12 +163,9 @@ std::vector<MetricFamily> WorkerTotals::Collect() const {
              "Connections cut because their queue overflowed (close 4008).", counter,
              sum(workers_, [](const WorkerMetrics& m) { return m.slow_consumer_disconnects.value(); })));
 
-  auto auth = family("natsync_auth_failures_total",
-                     "Failed authentications (upgrade, auth message, REST caller), by reason.", counter);
-  for (std::size_t i = 0; i < kAuthFailures.size(); ++i)
-    auth.metric.push_back(
-        value(counter, static_cast<double>(node.auth_failures[i].value()), {{"reason", kAuthFailures[i]}}));
-  out.push_back(std::move(auth));
+  out.push_back(by_label("natsync_auth_failures_total",
+                         "Failed authentications (upgrade, auth message, REST caller), by reason.", "reason",
+                         node.auth_failures, kAuthFailures));
 
   auto latency =
       family("natsync_publish_to_write_seconds",
